@@ -1,0 +1,123 @@
+//! Activations: one sale of one number for one service.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{CountryName, Msisdn, OperatorName, ParseError, ServiceName};
+
+/// The id simrelay gives an activation; ≥ 1, never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ActivationId(u64);
+
+impl ActivationId {
+    /// Accepts any integer ≥ 1.
+    pub fn new(raw: u64) -> Result<ActivationId, ParseError> {
+        if raw == 0 {
+            Err(ParseError("activation ids start at 1".into()))
+        } else {
+            Ok(ActivationId(raw))
+        }
+    }
+
+    /// The id as the platform sees it.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for ActivationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// The `status` of FINISH_ACTIVATION.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishStatus {
+    /// 1: stop offering this number for this service.
+    StopService,
+    /// 3: sold; the number is used for this service forever.
+    Sold,
+    /// 4: cancelled; the number may be offered for this service again, up to a limit.
+    Cancelled,
+    /// 5: refunded; the number is simply freed.
+    Refunded,
+}
+
+impl FinishStatus {
+    /// Maps the wire code; 2 is deprecated and refused like any other unknown code.
+    pub fn from_code(code: i64) -> Result<FinishStatus, ParseError> {
+        match code {
+            1 => Ok(FinishStatus::StopService),
+            3 => Ok(FinishStatus::Sold),
+            4 => Ok(FinishStatus::Cancelled),
+            5 => Ok(FinishStatus::Refunded),
+            other => Err(ParseError(format!(
+                "status {other} is not one of 1, 3, 4, 5"
+            ))),
+        }
+    }
+
+    /// The wire code.
+    pub fn code(self) -> u8 {
+        match self {
+            FinishStatus::StopService => 1,
+            FinishStatus::Sold => 3,
+            FinishStatus::Cancelled => 4,
+            FinishStatus::Refunded => 5,
+        }
+    }
+
+    /// Whether this outcome means "never offer this number for this service again".
+    pub fn uses_service(self) -> bool {
+        matches!(self, FinishStatus::StopService | FinishStatus::Sold)
+    }
+}
+
+/// Where an activation is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivationState {
+    /// Reserved and answered SUCCESS; the number is busy with it.
+    Active,
+    /// Closed by FINISH_ACTIVATION.
+    Finished,
+    /// Freed by the safety net (no FINISH within TTL + grace) or abandoned because its
+    /// GET_NUMBER answer missed the deadline; a late FINISH still applies its effect.
+    Expired,
+}
+
+/// Everything simrelay keeps about one activation; the unit the store persists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivationRecord {
+    /// The id the platform uses in FINISH_ACTIVATION.
+    pub id: ActivationId,
+    /// The number reserved.
+    pub number: Msisdn,
+    /// The service sold.
+    pub service: ServiceName,
+    /// The country of the number.
+    pub country: CountryName,
+    /// The operator of the number, when known.
+    pub operator: Option<OperatorName>,
+    /// The price GET_NUMBER offered (RUB).
+    pub sum: f64,
+    /// When GET_NUMBER reserved it.
+    pub created_at: DateTime<Utc>,
+    /// When the platform considers it over (created + TTL); `None` for rent.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Current state.
+    pub state: ActivationState,
+    /// The FINISH_ACTIVATION status, once received.
+    pub finish_status: Option<FinishStatus>,
+    /// The `sum` FINISH_ACTIVATION carried, if any.
+    pub finish_sum: Option<f64>,
+    /// When FINISH_ACTIVATION arrived.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// When the safety net freed the number.
+    pub expired_at: Option<DateTime<Utc>>,
+}

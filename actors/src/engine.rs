@@ -1,0 +1,466 @@
+//! The engine's front door: [`Engine`] starts the actors from the store's snapshot and offers
+//! the operations the edges need (GET_NUMBER, GET_SERVICES, FINISH_ACTIVATION, SIM presence,
+//! admin reads). Cheap to clone; every clone talks to the same actors.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
+use serde::Serialize;
+
+use crate::clock::Clock;
+use crate::directory::{Directory, Peek};
+use crate::dispatcher::{Dispatcher, GetNumber};
+use crate::domain::{
+    ActivationId, ActivationRecord, ActivationState, CountryName, ExclusionSet, FinishStatus,
+    Msisdn, OperatorName, ServiceName,
+};
+use crate::expiry::{self, Expiries};
+use crate::ids::IdAllocator;
+use crate::index::AvailabilityIndex;
+pub use crate::index::{Stock, StockCountry};
+use crate::ledger::Ledger;
+use crate::number::{Finish, Inspect, NumberActor, NumberError, NumberState, SimChange, Update};
+use crate::store::{Change, SimRecord, Store, StoreError};
+
+/// The engine's knobs, taken from the server's config.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// How long the platform keeps an activation open (15 minutes).
+    pub activation_ttl: Duration,
+    /// How long after the TTL the safety net waits for a FINISH before freeing the number.
+    pub expiry_grace: Duration,
+    /// Services reported by GET_SERVICES and sold by GET_NUMBER (`rent` included when offered).
+    pub offered: Vec<ServiceName>,
+    /// The internal GET_NUMBER deadline, well under the platform's 10 s.
+    pub get_number_deadline: Duration,
+    /// Cancelled activations (FINISH 4) after which a number is not offered for that service
+    /// again.
+    pub max_cancels: u8,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            activation_ttl: Duration::from_secs(15 * 60),
+            expiry_grace: Duration::from_secs(5 * 60),
+            offered: Vec::new(),
+            get_number_deadline: Duration::from_secs(3),
+            max_cancels: 4,
+        }
+    }
+}
+
+/// A SIM as configuration or the gateway describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimSpec {
+    /// Its number.
+    pub number: Msisdn,
+    /// Its country.
+    pub country: CountryName,
+    /// Its operator, when known.
+    pub operator: Option<OperatorName>,
+    /// Its port in the SIM bank.
+    pub port: Option<String>,
+    /// Listed in the config: always online.
+    pub pinned: bool,
+}
+
+/// A GET_NUMBER request, already parsed at the edge.
+#[derive(Debug, Clone)]
+pub struct NumberRequest {
+    /// Country name as the platform sent it (lower-cased).
+    pub country: String,
+    /// Operator name, or `None` for `any`.
+    pub operator: Option<String>,
+    /// Service name (lower-cased).
+    pub service: String,
+    /// Price offered.
+    pub sum: f64,
+    /// Prefixes the client does not want.
+    pub exclusions: ExclusionSet,
+}
+
+/// A successful GET_NUMBER.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reservation {
+    /// The new activation.
+    pub id: ActivationId,
+    /// The number reserved.
+    pub number: Msisdn,
+}
+
+/// What a FINISH_ACTIVATION did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishOutcome {
+    /// Its effect was applied now.
+    Applied,
+    /// The activation had been finished before; nothing changed.
+    Repeat,
+}
+
+/// A SIM as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimView {
+    /// Its number.
+    pub number: Msisdn,
+    /// Its port.
+    pub port: Option<String>,
+    /// Its country.
+    pub country: CountryName,
+    /// Its operator.
+    pub operator: Option<OperatorName>,
+    /// In a port now.
+    pub online: bool,
+    /// `free`, `busy` or `blocked`.
+    pub state: &'static str,
+    /// The activation it is busy with.
+    pub activation_id: Option<ActivationId>,
+    /// Services it is no longer offered for because they were sold (or stopped).
+    pub services_used: Vec<ServiceName>,
+    /// Cancelled activations per service.
+    pub cancels: Vec<(ServiceName, u8)>,
+}
+
+impl SimView {
+    pub(crate) fn from_record(r: &SimRecord) -> SimView {
+        let state = if r.active.is_some() {
+            "busy"
+        } else if r.blocked {
+            "blocked"
+        } else {
+            "free"
+        };
+        SimView {
+            number: r.number,
+            port: r.port.clone(),
+            country: r.country.clone(),
+            operator: r.operator.clone(),
+            online: r.online,
+            state,
+            activation_id: r.active,
+            services_used: r.used.clone(),
+            cancels: r.cancels.clone(),
+        }
+    }
+}
+
+/// Why an engine operation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EngineError {
+    /// The store could not make the change durable; nothing was acknowledged.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No activation has this id.
+    #[error("unknown activation {0}")]
+    UnknownActivation(ActivationId),
+    /// No SIM has this number.
+    #[error("unknown number {0}")]
+    UnknownNumber(Msisdn),
+    /// An actor did not answer (the system is shutting down or overloaded).
+    #[error("engine unavailable: {0}")]
+    Unavailable(String),
+    /// The number's actor refused (offline, busy, blocked, …).
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// State every actor of the engine shares.
+pub(crate) struct Shared {
+    pub(crate) directory: Directory,
+    pub(crate) index: Mutex<AvailabilityIndex>,
+    pub(crate) ledger: Ledger,
+    pub(crate) expiry: Expiries,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) ids: IdAllocator,
+    pub(crate) settings: EngineSettings,
+}
+
+/// Sends `msg` to the number's actor, activating one if needed and retrying when the message
+/// met an actor that had just retired.
+pub(crate) async fn call<M, T>(
+    shared: &Arc<Shared>,
+    number: Msisdn,
+    msg: M,
+) -> Result<T, EngineError>
+where
+    M: Message<Result = Result<T, NumberError>> + Clone + Send + 'static,
+    T: Send + 'static,
+    NumberActor: Handler<M>,
+{
+    loop {
+        let addr = shared
+            .directory
+            .actor(number, shared)
+            .ok_or(EngineError::UnknownNumber(number))?;
+        match addr.send(msg.clone()).await {
+            Ok(Err(NumberError::Retired)) | Err(MailboxError::Closed) => continue,
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(NumberError::Store(e))) => return Err(EngineError::Store(e)),
+            Ok(Err(e)) => return Err(EngineError::Refused(e.to_string())),
+            Err(MailboxError::Timeout) => {
+                return Err(EngineError::Unavailable("number actor timed out".into()))
+            }
+        }
+    }
+}
+
+/// A handle on a running engine.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+    dispatcher: Addr<Dispatcher>,
+}
+
+impl Engine {
+    /// Loads the store's snapshot, merges the configured SIMs, rebuilds the actors and the
+    /// availability index and re-arms every pending expiry. Must run inside an actix System;
+    /// the engine's actors live on the calling arbiter.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: EngineSettings,
+        sims: Vec<SimSpec>,
+    ) -> Result<Engine, EngineError> {
+        let snapshot = store.load().await?;
+        let max_cancels = settings.max_cancels;
+        let shared = Arc::new(Shared {
+            directory: Directory::new(Arbiter::current()),
+            index: Mutex::new(AvailabilityIndex::new(settings.offered.clone())),
+            ledger: Ledger::new(),
+            expiry: Expiries::default(),
+            ids: IdAllocator::new(Arc::clone(&store)),
+            store,
+            clock,
+            settings,
+        });
+        let grace = chrono::TimeDelta::from_std(shared.settings.expiry_grace)
+            .unwrap_or(chrono::TimeDelta::MAX);
+
+        // Activations first: they say which numbers are busy.
+        let mut busy: std::collections::HashMap<Msisdn, ActivationId> = Default::default();
+        for activation in snapshot.activations {
+            if activation.state == ActivationState::Active {
+                if let Some(other) = busy.insert(activation.number, activation.id) {
+                    tracing::error!(number = %activation.number, first = %other, second = %activation.id,
+                        "two active activations on one number in the store");
+                }
+                if let Some(at) = activation.expires_at {
+                    shared
+                        .expiry
+                        .arm(at + grace, activation.id, activation.number);
+                }
+            }
+            shared.ledger.put(activation);
+        }
+        for mut record in snapshot.sims {
+            record.active = busy.get(&record.number).copied();
+            shared.directory.insert(NumberState {
+                record,
+                pinned: false,
+            });
+        }
+        // Configured SIMs are always online; write what changed.
+        let mut changes = Vec::new();
+        for spec in sims {
+            let number = spec.number;
+            let fresh = NumberState {
+                record: SimRecord {
+                    number,
+                    country: spec.country.clone(),
+                    operator: spec.operator.clone(),
+                    port: spec.port.clone(),
+                    online: true,
+                    blocked: false,
+                    active: busy.get(&number).copied(),
+                    used: Vec::new(),
+                    cancels: Vec::new(),
+                },
+                pinned: true,
+            };
+            let changed = shared.directory.with_idle(number, |state| {
+                let before = state.record.clone();
+                state.pinned = true;
+                state.record.country = spec.country;
+                state.record.operator = spec.operator;
+                state.record.port = spec.port;
+                state.record.online = true;
+                (state.record != before).then(|| state.record.clone())
+            });
+            match changed {
+                Some(Some(record)) => changes.push(Change::Sim(record)),
+                Some(None) => {}
+                None => {
+                    changes.push(Change::Sim(fresh.record.clone()));
+                    shared.directory.insert(fresh);
+                }
+            }
+        }
+        if !changes.is_empty() {
+            shared.store.apply(changes).await?;
+        }
+        {
+            let mut index = shared.index.lock();
+            for (number, peek) in shared.directory.peek_all() {
+                if let Peek::Idle(state) = peek {
+                    index.update(number, state.facts(max_cancels));
+                }
+            }
+        }
+        actix::spawn(expiry::run(Arc::downgrade(&shared)));
+        let dispatcher = Dispatcher::new(Arc::clone(&shared)).start();
+        Ok(Engine { shared, dispatcher })
+    }
+
+    /// GET_NUMBER: reserves a number, durable before this returns; `None` is NO_NUMBERS.
+    pub async fn get_number(
+        &self,
+        request: NumberRequest,
+    ) -> Result<Option<Reservation>, EngineError> {
+        let Some(service) = self.shared.index.lock().offers(&request.service).cloned() else {
+            return Ok(None);
+        };
+        let order = GetNumber {
+            request: Arc::new(request),
+            service,
+            deadline: Instant::now() + self.shared.settings.get_number_deadline,
+        };
+        let record = self
+            .dispatcher
+            .send(order)
+            .await
+            .map_err(|e| EngineError::Unavailable(e.to_string()))??;
+        Ok(record.map(|r| Reservation {
+            id: r.id,
+            number: r.number,
+        }))
+    }
+
+    /// GET_SERVICES: the stock counters.
+    pub fn stock(&self) -> Stock {
+        self.shared.index.lock().stock()
+    }
+
+    /// FINISH_ACTIVATION: applies the status once; repeats answer [`FinishOutcome::Repeat`].
+    pub async fn finish(
+        &self,
+        id: ActivationId,
+        status: FinishStatus,
+        sum: Option<f64>,
+    ) -> Result<FinishOutcome, EngineError> {
+        let record = self
+            .shared
+            .ledger
+            .get(id)
+            .ok_or(EngineError::UnknownActivation(id))?;
+        call(&self.shared, record.number, Finish { id, status, sum }).await
+    }
+
+    /// Adds a SIM or updates its description, and sets it online or offline (a configured SIM
+    /// stays online).
+    pub async fn upsert_sim(&self, spec: SimSpec, online: bool) -> Result<(), EngineError> {
+        let number = spec.number;
+        let fresh = NumberState {
+            record: SimRecord {
+                number,
+                country: spec.country.clone(),
+                operator: spec.operator.clone(),
+                port: spec.port.clone(),
+                online: online || spec.pinned,
+                blocked: false,
+                active: None,
+                used: Vec::new(),
+                cancels: Vec::new(),
+            },
+            pinned: spec.pinned,
+        };
+        if !self.shared.directory.contains(number) {
+            // Durable before it is listed; a concurrent insert of the same number just loses.
+            self.shared
+                .store
+                .apply(vec![Change::Sim(fresh.record.clone())])
+                .await?;
+            let facts = fresh.facts(self.shared.settings.max_cancels);
+            if self.shared.directory.insert(fresh) {
+                self.shared.index.lock().update(number, facts);
+                return Ok(());
+            }
+        }
+        call(
+            &self.shared,
+            number,
+            Update(SimChange::Describe { spec, online }),
+        )
+        .await
+    }
+
+    /// Sets a known SIM online or offline.
+    pub async fn set_online(&self, number: Msisdn, online: bool) -> Result<(), EngineError> {
+        call(&self.shared, number, Update(SimChange::Online(online))).await
+    }
+
+    /// Blocks or unblocks a SIM: a blocked SIM is never issued.
+    pub async fn set_blocked(&self, number: Msisdn, blocked: bool) -> Result<(), EngineError> {
+        call(&self.shared, number, Update(SimChange::Blocked(blocked))).await
+    }
+
+    /// Every SIM, in number order.
+    pub async fn sims(&self) -> Result<Vec<SimView>, EngineError> {
+        let mut out = Vec::new();
+        for (number, peek) in self.shared.directory.peek_all() {
+            match peek {
+                Peek::Idle(state) => out.push(state.view()),
+                Peek::Live => out.push(call(&self.shared, number, Inspect).await?),
+            }
+        }
+        Ok(out)
+    }
+
+    /// One SIM.
+    pub async fn sim(&self, number: Msisdn) -> Result<SimView, EngineError> {
+        call(&self.shared, number, Inspect).await
+    }
+
+    /// The newest activations, optionally in one state.
+    pub fn activations(
+        &self,
+        state: Option<ActivationState>,
+        limit: usize,
+    ) -> Vec<ActivationRecord> {
+        self.shared.ledger.newest(state, limit)
+    }
+
+    /// One activation.
+    pub fn activation(&self, id: ActivationId) -> Option<ActivationRecord> {
+        self.shared.ledger.get(id)
+    }
+
+    /// How many activations are active.
+    pub fn active_activations(&self) -> usize {
+        self.shared.ledger.active()
+    }
+
+    /// How many SIMs are known.
+    pub fn sim_count(&self) -> usize {
+        self.shared.directory.len()
+    }
+
+    /// How many expiry deadlines are armed.
+    pub fn armed_expiries(&self) -> usize {
+        self.shared.expiry.len()
+    }
+
+    /// Runs the expiry safety net now (the background task does this by itself; tests call it
+    /// after moving a manual clock to wait for the outcome). Answers how many numbers it freed.
+    pub async fn expire_due(&self) -> usize {
+        expiry::release_due(&self.shared).await
+    }
+
+    /// The engine's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.shared.clock.now()
+    }
+}

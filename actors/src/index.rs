@@ -1,0 +1,281 @@
+//! The availability index: which numbers can be issued, grouped by country and operator.
+//!
+//! NumberActors push their facts here on every transition; the Dispatcher picks candidates from
+//! it and GET_SERVICES reads its counters. Per pool (country, operator) it keeps the set of free
+//! numbers ordered as digit strings, so an exclusion prefix is a range to jump over, plus, per
+//! service, how many of those free numbers are exhausted for it: the stock of a service is
+//! `free - exhausted`, a subtraction, never a scan.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
+
+use crate::domain::{CountryName, ExclusionSet, LexiKey, Msisdn, OperatorName, ServiceName};
+
+/// What a NumberActor tells the index about its number.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Facts {
+    pub(crate) country: CountryName,
+    pub(crate) operator: Option<OperatorName>,
+    /// Online, not blocked, not in an activation.
+    pub(crate) available: bool,
+    /// Services it may no longer be offered for.
+    pub(crate) exhausted: Vec<ServiceName>,
+}
+
+#[derive(Debug)]
+struct Listing {
+    facts: Facts,
+    /// Being reserved by the Dispatcher right now.
+    pending: bool,
+}
+
+impl Listing {
+    fn in_stock(&self) -> bool {
+        self.facts.available && !self.pending
+    }
+}
+
+/// One (country, operator) group of numbers.
+#[derive(Debug, Default)]
+struct Pool {
+    free: BTreeSet<LexiKey>,
+    exhausted_free: HashMap<ServiceName, u32>,
+    /// Where the next search for a service starts: just past the last number issued for it, so
+    /// numbers already exhausted for the service are skipped once per round, not on every call.
+    cursors: HashMap<ServiceName, LexiKey>,
+}
+
+impl Pool {
+    fn stock(&self, service: &ServiceName) -> u32 {
+        let free = u32::try_from(self.free.len()).unwrap_or(u32::MAX);
+        free.saturating_sub(self.exhausted_free.get(service).copied().unwrap_or(0))
+    }
+}
+
+type Operators = BTreeMap<Option<OperatorName>, Pool>;
+
+/// Stock per service, in the order of the offered list.
+pub type ServiceCounts = Vec<(ServiceName, u32)>;
+
+/// Stock of one country, as GET_SERVICES reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StockCountry {
+    /// The country.
+    pub country: CountryName,
+    /// Each known operator's stock per offered service.
+    pub operators: Vec<(OperatorName, ServiceCounts)>,
+    /// The per-service sum over all operators, those unknown included.
+    pub any: ServiceCounts,
+}
+
+/// Stock of every country.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Stock {
+    /// One entry per country with at least one SIM.
+    pub countries: Vec<StockCountry>,
+}
+
+/// See the module documentation.
+pub(crate) struct AvailabilityIndex {
+    offered: Vec<ServiceName>,
+    countries: BTreeMap<CountryName, Operators>,
+    listings: HashMap<Msisdn, Listing>,
+    /// Rotates the starting pool of `any` requests so load spreads over operators.
+    rotation: usize,
+}
+
+impl AvailabilityIndex {
+    pub(crate) fn new(offered: Vec<ServiceName>) -> AvailabilityIndex {
+        AvailabilityIndex {
+            offered,
+            countries: BTreeMap::new(),
+            listings: HashMap::new(),
+            rotation: 0,
+        }
+    }
+
+    /// Whether `service` is offered at all.
+    pub(crate) fn offers(&self, service: &str) -> Option<&ServiceName> {
+        self.offered.iter().find(|s| s.as_str() == service)
+    }
+
+    fn pool_mut(&mut self, facts: &Facts) -> &mut Pool {
+        self.countries
+            .entry(facts.country.clone())
+            .or_default()
+            .entry(facts.operator.clone())
+            .or_default()
+    }
+
+    fn add(&mut self, number: Msisdn) {
+        let Some(listing) = self.listings.get(&number) else {
+            return;
+        };
+        if !listing.in_stock() {
+            return;
+        }
+        let facts = listing.facts.clone();
+        let pool = self.pool_mut(&facts);
+        pool.free.insert(number.lexi_key());
+        for s in &facts.exhausted {
+            *pool.exhausted_free.entry(s.clone()).or_default() += 1;
+        }
+    }
+
+    fn remove(&mut self, number: Msisdn) {
+        let Some(listing) = self.listings.get(&number) else {
+            return;
+        };
+        if !listing.in_stock() {
+            return;
+        }
+        let facts = listing.facts.clone();
+        let pool = self.pool_mut(&facts);
+        pool.free.remove(&number.lexi_key());
+        for s in &facts.exhausted {
+            if let Some(c) = pool.exhausted_free.get_mut(s) {
+                *c = c.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Records a number's current facts (new number, or a transition of a known one).
+    pub(crate) fn update(&mut self, number: Msisdn, facts: Facts) {
+        self.remove(number);
+        match self.listings.get_mut(&number) {
+            Some(listing) => listing.facts = facts,
+            None => {
+                self.pool_mut(&facts);
+                self.listings.insert(
+                    number,
+                    Listing {
+                        facts,
+                        pending: false,
+                    },
+                );
+            }
+        }
+        self.add(number);
+    }
+
+    /// Ends a reservation attempt: the number counts again if its facts say it is available.
+    pub(crate) fn release(&mut self, number: Msisdn) {
+        if let Some(listing) = self.listings.get_mut(&number) {
+            if listing.pending {
+                listing.pending = false;
+                self.add(number);
+            }
+        }
+    }
+
+    /// Picks a number for a request and marks it pending, so no concurrent request picks it.
+    /// `operator` `None` means any operator. Cost depends on the exclusions and on the numbers
+    /// exhausted for the service since the cursor last passed, not on the pool size.
+    pub(crate) fn select(
+        &mut self,
+        country: &str,
+        operator: Option<&str>,
+        service: &ServiceName,
+        exclusions: &ExclusionSet,
+        tried: &[Msisdn],
+    ) -> Option<Msisdn> {
+        let operators = self.countries.get_mut(country)?;
+        let rotation = self.rotation;
+        self.rotation = self.rotation.wrapping_add(1);
+        let listings = &self.listings;
+        let mut pools: Vec<&mut Pool> = match operator {
+            Some(name) => operators
+                .iter_mut()
+                .filter(|(op, _)| op.as_ref().is_some_and(|o| o.as_str() == name))
+                .map(|(_, p)| p)
+                .collect(),
+            None => operators.values_mut().collect(),
+        };
+        let count = pools.len();
+        if count == 0 {
+            return None;
+        }
+        pools.rotate_left(rotation % count);
+        let picked = pools.into_iter().find_map(|pool| {
+            if pool.stock(service) == 0 {
+                return None;
+            }
+            pick(pool, listings, service, exclusions, tried)
+        })?;
+        self.remove(picked);
+        if let Some(listing) = self.listings.get_mut(&picked) {
+            listing.pending = true;
+        }
+        Some(picked)
+    }
+
+    /// The counters GET_SERVICES reports.
+    pub(crate) fn stock(&self) -> Stock {
+        let countries = self
+            .countries
+            .iter()
+            .map(|(country, operators)| {
+                let mut any: ServiceCounts = self.offered.iter().map(|s| (s.clone(), 0)).collect();
+                let mut named = Vec::new();
+                for (operator, pool) in operators {
+                    let counts: ServiceCounts = self
+                        .offered
+                        .iter()
+                        .map(|s| (s.clone(), pool.stock(s)))
+                        .collect();
+                    for (total, (_, c)) in any.iter_mut().zip(&counts) {
+                        total.1 += c;
+                    }
+                    if let Some(op) = operator {
+                        named.push((op.clone(), counts));
+                    }
+                }
+                StockCountry {
+                    country: country.clone(),
+                    operators: named,
+                    any,
+                }
+            })
+            .collect();
+        Stock { countries }
+    }
+}
+
+/// Walks one pool from the service's cursor, wrapping once, jumping over excluded ranges.
+fn pick(
+    pool: &mut Pool,
+    listings: &HashMap<Msisdn, Listing>,
+    service: &ServiceName,
+    exclusions: &ExclusionSet,
+    tried: &[Msisdn],
+) -> Option<Msisdn> {
+    let start = pool.cursors.get(service).copied().unwrap_or(LexiKey(0));
+    let halves = [(start, LexiKey(u64::MAX)), (LexiKey(0), start)];
+    for (lo, hi) in halves {
+        let mut from = lo;
+        while from < hi {
+            let Some(&key) = pool
+                .free
+                .range((Bound::Included(from), Bound::Excluded(hi)))
+                .next()
+            else {
+                break;
+            };
+            let number = Msisdn::from_lexi_key(key);
+            if let Some(prefix) = exclusions.matching(number) {
+                from = prefix.key_range().1;
+                continue;
+            }
+            from = LexiKey(key.0 + 1);
+            let exhausted = listings
+                .get(&number)
+                .is_none_or(|l| l.facts.exhausted.contains(service));
+            if exhausted || tried.contains(&number) {
+                continue;
+            }
+            pool.cursors.insert(service.clone(), from);
+            return Some(number);
+        }
+    }
+    None
+}

@@ -1,0 +1,80 @@
+//! The ledger of activations: every activation simrelay answered SUCCESS for, by id.
+//!
+//! Written only by the NumberActor that owns the activation's number (so each record has one
+//! writer); read by the edges for FINISH lookups and the admin API. Sharded so that readers on
+//! the HTTP workers rarely meet the engine thread on a lock.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use parking_lot::Mutex;
+
+use crate::domain::{ActivationId, ActivationRecord, ActivationState};
+
+const SHARDS: usize = 32;
+
+/// All activations, by id.
+pub(crate) struct Ledger {
+    shards: Vec<Mutex<HashMap<ActivationId, ActivationRecord>>>,
+    active: AtomicUsize,
+}
+
+impl Ledger {
+    pub(crate) fn new() -> Ledger {
+        Ledger {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            active: AtomicUsize::new(0),
+        }
+    }
+
+    fn shard(&self, id: ActivationId) -> &Mutex<HashMap<ActivationId, ActivationRecord>> {
+        &self.shards[(id.get() % SHARDS as u64) as usize]
+    }
+
+    /// A copy of one activation.
+    pub(crate) fn get(&self, id: ActivationId) -> Option<ActivationRecord> {
+        self.shard(id).lock().get(&id).cloned()
+    }
+
+    /// Inserts or replaces a record, keeping the active count true.
+    pub(crate) fn put(&self, record: ActivationRecord) {
+        let now_active = record.state == ActivationState::Active;
+        let before = self.shard(record.id).lock().insert(record.id, record);
+        let was_active = before.is_some_and(|r| r.state == ActivationState::Active);
+        match (was_active, now_active) {
+            (false, true) => {
+                self.active.fetch_add(1, Ordering::Relaxed);
+            }
+            (true, false) => {
+                self.active.fetch_sub(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+
+    /// How many activations are active.
+    pub(crate) fn active(&self) -> usize {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    /// The newest `limit` activations (highest ids first), optionally in one state.
+    pub(crate) fn newest(
+        &self,
+        state: Option<ActivationState>,
+        limit: usize,
+    ) -> Vec<ActivationRecord> {
+        let mut out: Vec<ActivationRecord> = Vec::new();
+        for shard in &self.shards {
+            let shard = shard.lock();
+            out.extend(
+                shard
+                    .values()
+                    .filter(|r| state.is_none_or(|s| r.state == s))
+                    .cloned(),
+            );
+        }
+        out.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+        out.truncate(limit);
+        out
+    }
+}

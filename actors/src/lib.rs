@@ -1,0 +1,25 @@
+//! simrelay's reservation engine: one [`NumberActor`](number::NumberActor) per SIM number, a
+//! [`Dispatcher`](dispatcher::Dispatcher) that answers GET_NUMBER, the availability index that
+//! GET_SERVICES reads, activation expiry, and the [`Store`](store::Store) port that makes every
+//! transition durable before it is acknowledged.
+//!
+//! The crate knows nothing of HTTP or Redis: the server wires it to its edges and to a store
+//! implementation, tests and benches drive it directly.
+
+pub mod clock;
+mod directory;
+mod dispatcher;
+pub mod domain;
+mod engine;
+mod expiry;
+mod ids;
+mod index;
+mod ledger;
+mod number;
+pub mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use engine::{
+    Engine, EngineError, EngineSettings, FinishOutcome, NumberRequest, Reservation, SimSpec,
+    SimView, Stock, StockCountry,
+};

@@ -1,0 +1,73 @@
+//! The Store port: how the engine makes its state durable.
+//!
+//! Deliberately narrow: apply a batch of record upserts atomically, load everything at start,
+//! and hand out activation ids. The engine never acknowledges a transition (a reservation, a
+//! FINISH effect, a block) before `apply` has returned `Ok`. Implementations live in the server
+//! crate (`src/store/`): Redis for production, memory for tests and the quick start.
+
+use std::ops::Range;
+
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    ActivationId, ActivationRecord, CountryName, Msisdn, OperatorName, ServiceName,
+};
+
+/// The persisted state of one SIM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimRecord {
+    /// The SIM's number.
+    pub number: Msisdn,
+    /// The country it is sold under.
+    pub country: CountryName,
+    /// Its operator, when known.
+    pub operator: Option<OperatorName>,
+    /// Where it sits in the SIM bank, when known.
+    pub port: Option<String>,
+    /// Whether it is in a port now.
+    pub online: bool,
+    /// Blocked by an operator of simrelay: never issued.
+    pub blocked: bool,
+    /// The activation it is busy with.
+    pub active: Option<ActivationId>,
+    /// Services it must never be offered for again (FINISH 3 or 1).
+    pub used: Vec<ServiceName>,
+    /// Cancelled activations (FINISH 4) per service.
+    pub cancels: Vec<(ServiceName, u8)>,
+}
+
+/// One upsert in a batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Change {
+    /// Write the whole SIM record.
+    Sim(SimRecord),
+    /// Write the whole activation record.
+    Activation(ActivationRecord),
+}
+
+/// Everything the store holds, for recovery at start.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Every SIM ever seen.
+    pub sims: Vec<SimRecord>,
+    /// Every activation kept.
+    pub activations: Vec<ActivationRecord>,
+}
+
+/// A store failure; the engine answers ERROR / NO_NUMBERS rather than acknowledge.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("store unavailable: {0}")]
+pub struct StoreError(pub String);
+
+/// The durability port.
+pub trait Store: Send + Sync + 'static {
+    /// Applies every change of the batch, all or nothing.
+    fn apply(&self, batch: Vec<Change>) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Loads everything at start.
+    fn load(&self) -> BoxFuture<'static, Result<Snapshot, StoreError>>;
+
+    /// Reserves `count` fresh activation ids: never handed out before, never handed out again.
+    fn allocate_ids(&self, count: u64) -> BoxFuture<'static, Result<Range<u64>, StoreError>>;
+}

@@ -1,0 +1,104 @@
+//! The admin API (read side): SIMs and activations, behind `admin.token`.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+use simrelay_actors::domain::{ActivationId, ActivationState};
+
+use crate::auth::require_bearer;
+use crate::error::{json_response, ApiError};
+use crate::state::AppState;
+
+/// Most rows one listing returns.
+const MAX_LIMIT: usize = 10_000;
+/// Rows a listing returns when `limit` is not given.
+const DEFAULT_LIMIT: usize = 100;
+
+/// Mounts `/admin/...`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/admin")
+            .route("/sims", web::get().to(sims))
+            .route("/activations", web::get().to(activations))
+            .route("/activations/{id}", web::get().to(activation)),
+    );
+}
+
+fn authorise(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    require_bearer(req, &state.settings.admin.token)
+}
+
+async fn sims(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    authorise(&req, &state)?;
+    let sims = state
+        .engine
+        .sims()
+        .await
+        .map_err(|e| ApiError::unavailable("ENGINE_UNAVAILABLE", e.to_string()))?;
+    Ok(json_response(StatusCode::OK, &json!({ "sims": sims })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    state: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn activations(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorise(&req, &state)?;
+    let query = web::Query::<ListQuery>::from_query(req.query_string())
+        .map_err(|e| ApiError::bad_request("BAD_QUERY", e.to_string()))?;
+    let wanted = match query.state.as_deref() {
+        None => None,
+        Some("active") => Some(ActivationState::Active),
+        Some("finished") => Some(ActivationState::Finished),
+        Some("expired") => Some(ActivationState::Expired),
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "BAD_QUERY",
+                format!("state {other:?} is not one of active, finished, expired"),
+            ))
+        }
+    };
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::bad_request(
+            "BAD_QUERY",
+            format!("limit must be 1 to {MAX_LIMIT}"),
+        ));
+    }
+    let list = state.engine.activations(wanted, limit);
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "activations": list }),
+    ))
+}
+
+async fn activation(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorise(&req, &state)?;
+    let id = path
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| ActivationId::new(n).ok())
+        .ok_or_else(|| ApiError::bad_request("BAD_ID", "activation ids are integers ≥ 1"))?;
+    let record = state.engine.activation(id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "UNKNOWN_ACTIVATION",
+            format!("no activation {id}"),
+        )
+    })?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "activation": record }),
+    ))
+}

@@ -1,0 +1,82 @@
+//! The command line: `simrelay serve` and `simrelay check-config`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use simrelay_actors::SystemClock;
+
+use crate::config::Settings;
+use crate::startup::Application;
+
+/// simrelay: sells a SIM bank's numbers on OnlineSIM.
+#[derive(Debug, Parser)]
+#[command(name = "simrelay", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Config file (default: config/simrelay.toml if present, else built-in defaults).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Validate a config file and print the effective settings (secrets masked).
+    CheckConfig {
+        /// Config file (default: config/simrelay.toml if present, else built-in defaults).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+/// Runs the command line; the exit code says whether it worked.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::CheckConfig { config } => match Settings::load(config.as_deref()) {
+            Ok((settings, file)) => {
+                let source = file.map_or("built-in defaults".into(), |f| f.display().to_string());
+                println!("# {source}: OK");
+                match toml::to_string_pretty(&settings) {
+                    Ok(text) => println!("{text}"),
+                    Err(e) => eprintln!("cannot print the settings: {e}"),
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Serve { config } => {
+            let settings = match Settings::load(config.as_deref()) {
+                Ok((settings, _)) => settings,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            crate::telemetry::init(&settings.log);
+            let outcome = actix_web::rt::System::new().block_on(async move {
+                Application::build(settings, Arc::new(SystemClock))
+                    .await?
+                    .run_until_stopped()
+                    .await?;
+                anyhow::Ok(())
+            });
+            match outcome {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

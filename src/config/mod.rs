@@ -1,0 +1,372 @@
+//! Configuration: the TOML file, `SIMRELAY_<SECTION>__<KEY>` overrides, and validation.
+//!
+//! Loading never half-succeeds: an unknown key, a wrong type, an unreadable file, a bad duration
+//! or an invalid SIM stops start-up with a message naming the key (and the file).
+
+mod countries;
+mod secret;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use simrelay_actors::domain::{CountryName, Msisdn, OperatorName, ServiceName};
+use simrelay_actors::{EngineSettings, SimSpec};
+
+pub use countries::CountryTable;
+pub use secret::Secret;
+
+/// The file `serve` and `check-config` read when `--config` is not given.
+pub const DEFAULT_CONFIG: &str = "config/simrelay.toml";
+
+/// Every setting of simrelay.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Listeners and HTTP limits.
+    pub server: ServerSettings,
+    /// Where state is kept.
+    pub store: StoreSettings,
+    /// The platform side.
+    pub onlinesim: OnlineSimSettings,
+    /// What is sold.
+    pub services: ServicesSettings,
+    /// The SIM-bank side.
+    pub gateway: GatewaySettings,
+    /// The admin API.
+    pub admin: AdminSettings,
+    /// Logging.
+    pub log: LogSettings,
+    /// SIMs that are always online.
+    pub sims: Vec<SimEntry>,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Platform-facing listener (the v1 endpoint, and everything else unless
+    /// `internal_listen` is set).
+    pub listen: SocketAddr,
+    /// When set, gateway, admin, metrics and health live only here.
+    pub internal_listen: Option<SocketAddr>,
+    /// HTTP worker threads per listener; 0 means one per core.
+    pub workers: usize,
+    /// Largest request body accepted, in bytes, as sent (compressed or not).
+    pub max_body_bytes: usize,
+    /// Largest body accepted after gzip decoding, in bytes (caps gzip bombs while decoding).
+    pub max_decoded_bytes: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            internal_listen: None,
+            workers: 0,
+            max_body_bytes: 256 * 1024,
+            max_decoded_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// `[store]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSettings {
+    /// Redis URL; absent means the in-memory store (state lost on restart).
+    pub redis_url: Option<Secret>,
+    /// Prefix of every Redis key.
+    pub key_prefix: String,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            redis_url: None,
+            key_prefix: "simrelay".into(),
+        }
+    }
+}
+
+/// Which Reseller API integration runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// OnlineSIM pulls numbers from us.
+    V1,
+    /// We push our list to OnlineSIM.
+    V2,
+}
+
+/// How GET_NUMBER says "nothing fits".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoNumbersReply {
+    /// `{"status":"NO_NUMBERS"}` (SMSHub's answer, the default).
+    NoNumbers,
+    /// `{"status":"ERROR","error":"NO_NUMBERS"}`.
+    Error,
+}
+
+/// `[onlinesim]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OnlineSimSettings {
+    /// v1 or v2.
+    pub mode: Mode,
+    /// The partner key: the `key` OnlineSIM sends (v1) and the Bearer key (v2).
+    pub api_key: Secret,
+    /// Where OnlineSIM POSTs its v1 actions.
+    pub v1_path: String,
+    /// PUSH_SMS webhook URL (SMS delivery).
+    pub push_sms_url: Option<String>,
+    /// Spacing of PUSH_SMS retries.
+    #[serde(with = "humantime_serde")]
+    pub push_retry_interval: Duration,
+    /// v2 base URL.
+    pub v2_base_url: Option<String>,
+    /// v2 heartbeat period.
+    #[serde(with = "humantime_serde")]
+    pub v2_heartbeat: Duration,
+    /// How long the platform keeps an activation open.
+    #[serde(with = "humantime_serde")]
+    pub activation_ttl: Duration,
+    /// How long after the TTL simrelay frees a number that got no FINISH_ACTIVATION.
+    #[serde(with = "humantime_serde")]
+    pub expiry_grace: Duration,
+    /// Internal GET_NUMBER deadline (the platform gives up at 10 s).
+    #[serde(with = "humantime_serde")]
+    pub get_number_deadline: Duration,
+    /// Offer the `rent` service.
+    pub rent: bool,
+    /// How GET_NUMBER answers when nothing fits.
+    pub no_numbers_reply: NoNumbersReply,
+}
+
+impl Default for OnlineSimSettings {
+    fn default() -> Self {
+        OnlineSimSettings {
+            mode: Mode::V1,
+            api_key: Secret::default(),
+            v1_path: "/onlinesim/v1".into(),
+            push_sms_url: None,
+            push_retry_interval: Duration::from_secs(10),
+            v2_base_url: None,
+            v2_heartbeat: Duration::from_secs(300),
+            activation_ttl: Duration::from_secs(900),
+            expiry_grace: Duration::from_secs(300),
+            get_number_deadline: Duration::from_secs(3),
+            rent: false,
+            no_numbers_reply: NoNumbersReply::NoNumbers,
+        }
+    }
+}
+
+/// `[services]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServicesSettings {
+    /// Services reported by GET_SERVICES; GET_NUMBER for others answers NO_NUMBERS.
+    pub offered: Vec<ServiceName>,
+}
+
+impl Default for ServicesSettings {
+    fn default() -> Self {
+        let offered = ["vk", "ok", "wa", "tg"]
+            .iter()
+            .filter_map(|s| ServiceName::parse(s).ok())
+            .collect();
+        ServicesSettings { offered }
+    }
+}
+
+/// `[gateway]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewaySettings {
+    /// Bearer token of the SIM-bank side.
+    pub token: Secret,
+}
+
+/// `[admin]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSettings {
+    /// Bearer token of the admin API; empty disables it.
+    pub token: Secret,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// A tracing filter, e.g. `info` or `simrelay=debug,info`; `RUST_LOG` wins when set.
+    pub filter: String,
+    /// `text` or `json`.
+    pub format: LogFormat,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            filter: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// One `[[sims]]` entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimEntry {
+    /// International number; a leading `+` is dropped.
+    pub number: Msisdn,
+    /// Port in the SIM bank.
+    #[serde(default)]
+    pub port: Option<String>,
+    /// Operator name; unknown operators count only under `any`.
+    #[serde(default)]
+    pub operator: Option<OperatorName>,
+    /// Country name; derived from the number when absent.
+    #[serde(default)]
+    pub country: Option<CountryName>,
+}
+
+impl Settings {
+    /// Reads `path` (or the default file when present, else built-in defaults), applies the
+    /// environment overrides and validates.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<(Settings, Option<PathBuf>)> {
+        let file = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG)).filter(|p| p.exists()),
+        };
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = &file {
+            std::fs::metadata(file)
+                .and_then(|_| std::fs::read(file).map(drop))
+                .with_context(|| format!("cannot read config file {}", file.display()))?;
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment.merge(Env::prefixed("SIMRELAY_").split("__"));
+        let settings: Settings = figment.extract().map_err(|e| {
+            let mut msg = String::from("invalid configuration:");
+            for err in e {
+                msg.push_str("\n  ");
+                msg.push_str(&err.to_string());
+            }
+            anyhow::anyhow!(msg)
+        })?;
+        settings.validate()?;
+        Ok((settings, file))
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let o = &self.onlinesim;
+        if !o.v1_path.starts_with('/') {
+            bail!("onlinesim.v1_path must start with '/', got {:?}", o.v1_path);
+        }
+        for (key, url) in [
+            ("onlinesim.push_sms_url", &o.push_sms_url),
+            ("onlinesim.v2_base_url", &o.v2_base_url),
+        ] {
+            if let Some(url) = url {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    bail!("{key} must be an http:// or https:// URL, got {url:?}");
+                }
+            }
+        }
+        if let Some(url) = &self.store.redis_url {
+            let u = url.expose();
+            if !(u.starts_with("redis://")
+                || u.starts_with("rediss://")
+                || u.starts_with("unix://"))
+            {
+                bail!("store.redis_url must start with redis://, rediss:// or unix://");
+            }
+        }
+        for (key, d) in [
+            ("onlinesim.activation_ttl", o.activation_ttl),
+            ("onlinesim.get_number_deadline", o.get_number_deadline),
+            ("onlinesim.push_retry_interval", o.push_retry_interval),
+            ("onlinesim.v2_heartbeat", o.v2_heartbeat),
+        ] {
+            if d.is_zero() {
+                bail!("{key} must be longer than zero");
+            }
+        }
+        if o.get_number_deadline >= Duration::from_secs(10) {
+            bail!(
+                "onlinesim.get_number_deadline must be under the platform's 10 s, got {:?}",
+                o.get_number_deadline
+            );
+        }
+        if self.server.max_body_bytes == 0 || self.server.max_decoded_bytes == 0 {
+            bail!("server.max_body_bytes and server.max_decoded_bytes must be above zero");
+        }
+        if self.services.offered.is_empty() && !o.rent {
+            bail!("services.offered is empty: nothing would be sold");
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, sim) in self.sims.iter().enumerate() {
+            if !seen.insert(sim.number) {
+                bail!("sims[{i}].number: {} is listed twice", sim.number);
+            }
+        }
+        self.sim_specs(&CountryTable::builtin()?)?;
+        Ok(())
+    }
+
+    /// The engine's settings.
+    pub fn engine(&self) -> EngineSettings {
+        let mut offered = self.services.offered.clone();
+        offered.dedup();
+        if self.onlinesim.rent && !offered.iter().any(|s| s.is_rent()) {
+            offered.push(ServiceName::rent());
+        }
+        EngineSettings {
+            activation_ttl: self.onlinesim.activation_ttl,
+            expiry_grace: self.onlinesim.expiry_grace,
+            offered,
+            get_number_deadline: self.onlinesim.get_number_deadline,
+            max_cancels: 4,
+        }
+    }
+
+    /// The configured SIMs, countries derived where absent.
+    pub fn sim_specs(&self, countries: &CountryTable) -> anyhow::Result<Vec<SimSpec>> {
+        self.sims
+            .iter()
+            .enumerate()
+            .map(|(i, sim)| {
+                let country = match &sim.country {
+                    Some(c) => c.clone(),
+                    None => countries
+                        .country_of(sim.number)
+                        .with_context(|| format!("sims[{i}].country"))?,
+                };
+                Ok(SimSpec {
+                    number: sim.number,
+                    country,
+                    operator: sim.operator.clone(),
+                    port: sim.port.clone(),
+                    pinned: true,
+                })
+            })
+            .collect()
+    }
+}

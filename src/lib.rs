@@ -1,0 +1,15 @@
+//! simrelay, the server: configuration, the HTTP edges (OnlineSIM v1, admin, ops), store
+//! implementations and start-up wiring around the engine in `simrelay-actors`.
+
+pub mod admin;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod ops;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod v1;

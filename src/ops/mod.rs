@@ -1,0 +1,39 @@
+//! Health, readiness and metrics.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use crate::error::{json_response, ApiError};
+use crate::state::AppState;
+
+/// Mounts `/healthz`, `/readyz`, `/metrics`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics));
+}
+
+async fn healthz() -> HttpResponse {
+    json_response(StatusCode::OK, &json!({"status": "ok"}))
+}
+
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match state.readiness.reason() {
+        None => json_response(StatusCode::OK, &json!({"status": "ready"})),
+        Some(reason) => json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"status": "not_ready", "reason": reason}),
+        ),
+    }
+}
+
+async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let text = state
+        .metrics
+        .render(&state.engine)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "METRICS", e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text))
+}

@@ -1,0 +1,183 @@
+//! Start-up wiring: the engine, its store and the HTTP listeners, built once.
+//!
+//! `Application::build` binds the listeners (port 0 in tests) and returns something to
+//! `run_until_stopped()`. The engine and every shared piece are created here, outside the
+//! `HttpServer::new` factory, and cloned into the workers.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::Compress;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use anyhow::{bail, Context};
+use simrelay_actors::store::Store;
+use simrelay_actors::{Clock, Engine};
+use tracing_actix_web::TracingLogger;
+
+use crate::config::{CountryTable, Mode, Settings};
+use crate::error::{not_found, JSON};
+use crate::metrics::Metrics;
+use crate::state::{AppState, Readiness};
+use crate::store::MemoryStore;
+
+/// A running simrelay: its listeners and engine.
+pub struct Application {
+    servers: Vec<Server>,
+    port: u16,
+    internal_port: Option<u16>,
+    state: AppState,
+}
+
+impl Application {
+    /// Builds simrelay with the store the settings name. Must run inside an actix System.
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
+        if settings.onlinesim.mode == Mode::V2 {
+            bail!("onlinesim.mode = \"v2\" is not available in this version; use \"v1\"");
+        }
+        if settings.store.redis_url.is_some() {
+            bail!("store.redis_url is set, but this version has only the in-memory store; remove the key");
+        }
+        tracing::warn!("no store.redis_url: using the in-memory store, state is lost on restart");
+        Application::build_with_store(settings, Arc::new(MemoryStore::new()), clock).await
+    }
+
+    /// Builds simrelay on a given store (tests, benches).
+    pub async fn build_with_store(
+        settings: Settings,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Application> {
+        if settings.onlinesim.api_key.is_empty() {
+            tracing::warn!("onlinesim.api_key is empty: every v1 request will be refused");
+        }
+        let countries = CountryTable::builtin()?;
+        let sims = settings.sim_specs(&countries)?;
+        let engine = Engine::start(store, clock, settings.engine(), sims)
+            .await
+            .context("starting the engine")?;
+        let state = AppState {
+            engine,
+            settings: Arc::new(settings),
+            metrics: Metrics::new().context("registering metrics")?,
+            readiness: Readiness::not_ready("starting"),
+        };
+        let server = &state.settings.server;
+        let listener = TcpListener::bind(server.listen)
+            .with_context(|| format!("cannot listen on server.listen = {}", server.listen))?;
+        let port = listener.local_addr()?.port();
+        let mut servers = Vec::new();
+        let internal_port = match server.internal_listen {
+            Some(addr) => {
+                let internal = TcpListener::bind(addr)
+                    .with_context(|| format!("cannot listen on server.internal_listen = {addr}"))?;
+                let internal_port = internal.local_addr()?.port();
+                servers.push(serve(listener, &state, Surface::Platform)?);
+                servers.push(serve(internal, &state, Surface::Internal)?);
+                Some(internal_port)
+            }
+            None => {
+                servers.push(serve(listener, &state, Surface::Both)?);
+                None
+            }
+        };
+        state.readiness.set_ready();
+        tracing::info!(
+            port,
+            ?internal_port,
+            sims = state.engine.sim_count(),
+            "simrelay listening"
+        );
+        Ok(Application {
+            servers,
+            port,
+            internal_port,
+            state,
+        })
+    }
+
+    /// The platform-facing port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The internal port, when `server.internal_listen` is set.
+    pub fn internal_port(&self) -> Option<u16> {
+        self.internal_port
+    }
+
+    /// The engine, for tests.
+    pub fn engine(&self) -> &Engine {
+        &self.state.engine
+    }
+
+    /// Serves until the listeners stop (a signal in production).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        futures::future::try_join_all(self.servers).await.map(drop)
+    }
+}
+
+/// Which routes a listener serves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Surface {
+    Platform,
+    Internal,
+    Both,
+}
+
+fn serve(listener: TcpListener, state: &AppState, surface: Surface) -> anyhow::Result<Server> {
+    let data = web::Data::new(state.clone());
+    let v1_path = state.settings.onlinesim.v1_path.clone();
+    let workers = state.settings.server.workers;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(Compress::default())
+            .wrap(TracingLogger::default())
+            .app_data(data.clone())
+            .configure(|cfg| {
+                if surface != Surface::Internal {
+                    cfg.route(&v1_path, web::post().to(crate::v1::endpoint));
+                }
+                if surface != Surface::Platform {
+                    crate::ops::routes(cfg);
+                    crate::admin::routes(cfg);
+                }
+            })
+            .default_service(web::to(not_found))
+    });
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.listen(listener)?.run())
+}
+
+/// The fixed GET_NUMBER answer of the ceiling server.
+const CEILING_REPLY: &str = r#"{"number":79281234567,"activationId":355,"status":"SUCCESS"}"#;
+
+/// The load driver's ceiling: the same actix-web stack and middleware as simrelay, answering a
+/// fixed GET_NUMBER reply after reading the body. What simrelay's engine costs is the gap
+/// between the two.
+pub fn ceiling_server(
+    listener: TcpListener,
+    v1_path: &str,
+    workers: usize,
+) -> std::io::Result<Server> {
+    let path = v1_path.to_owned();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(Compress::default())
+            .wrap(TracingLogger::default())
+            .route(
+                &path,
+                web::post().to(|body: web::Bytes| async move {
+                    let _ = body.len();
+                    HttpResponse::Ok().content_type(JSON).body(CEILING_REPLY)
+                }),
+            )
+            .default_service(web::to(not_found))
+    });
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.listen(listener)?.run())
+}

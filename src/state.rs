@@ -1,0 +1,49 @@
+//! What every HTTP handler shares: the engine, settings, metrics and readiness. Built once at
+//! start-up, outside the `HttpServer::new` factory, and cloned into each worker.
+
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use simrelay_actors::Engine;
+
+use crate::config::Settings;
+use crate::metrics::Metrics;
+
+/// Shared application state.
+#[derive(Clone)]
+pub struct AppState {
+    /// The reservation engine.
+    pub engine: Engine,
+    /// The effective settings.
+    pub settings: Arc<Settings>,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+    /// Why the service is not ready, if it is not.
+    pub readiness: Readiness,
+}
+
+/// `None` when ready, else the reason it is not.
+#[derive(Clone, Default)]
+pub struct Readiness(Arc<RwLock<Option<String>>>);
+
+impl Readiness {
+    /// Not ready, for a reason.
+    pub fn not_ready(reason: impl Into<String>) -> Readiness {
+        Readiness(Arc::new(RwLock::new(Some(reason.into()))))
+    }
+
+    /// Marks the service ready.
+    pub fn set_ready(&self) {
+        *self.0.write() = None;
+    }
+
+    /// Marks the service not ready.
+    pub fn set_not_ready(&self, reason: impl Into<String>) {
+        *self.0.write() = Some(reason.into());
+    }
+
+    /// The reason it is not ready, if any.
+    pub fn reason(&self) -> Option<String> {
+        self.0.read().clone()
+    }
+}

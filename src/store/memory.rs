@@ -1,0 +1,62 @@
+//! The in-memory store: for the quick start and tests. State is lost when the process ends.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use futures::future::{self, BoxFuture};
+use parking_lot::Mutex;
+use simrelay_actors::domain::{ActivationId, ActivationRecord, Msisdn};
+use simrelay_actors::store::{Change, SimRecord, Snapshot, Store, StoreError};
+
+#[derive(Default)]
+struct Inner {
+    sims: HashMap<Msisdn, SimRecord>,
+    activations: HashMap<ActivationId, ActivationRecord>,
+    next_id: u64,
+}
+
+/// Keeps every record in process memory; batches apply under one lock, so they are atomic.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+}
+
+impl Store for MemoryStore {
+    fn apply(&self, batch: Vec<Change>) -> BoxFuture<'static, Result<(), StoreError>> {
+        let mut inner = self.inner.lock();
+        for change in batch {
+            match change {
+                Change::Sim(sim) => {
+                    inner.sims.insert(sim.number, sim);
+                }
+                Change::Activation(a) => {
+                    inner.activations.insert(a.id, a);
+                }
+            }
+        }
+        Box::pin(future::ready(Ok(())))
+    }
+
+    fn load(&self) -> BoxFuture<'static, Result<Snapshot, StoreError>> {
+        let inner = self.inner.lock();
+        let snapshot = Snapshot {
+            sims: inner.sims.values().cloned().collect(),
+            activations: inner.activations.values().cloned().collect(),
+        };
+        Box::pin(future::ready(Ok(snapshot)))
+    }
+
+    fn allocate_ids(&self, count: u64) -> BoxFuture<'static, Result<Range<u64>, StoreError>> {
+        let mut inner = self.inner.lock();
+        let start = inner.next_id.max(1);
+        inner.next_id = start + count;
+        Box::pin(future::ready(Ok(start..start + count)))
+    }
+}

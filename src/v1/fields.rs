@@ -1,0 +1,34 @@
+//! Typed fields from a v1 JSON object: missing required fields are named, wrong types are named
+//! with their path (`exceptionPhoneSet[2]`), unknown fields are ignored.
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// Deserialises `object` into `T` after checking that every `required` field is present and
+/// not null.
+pub(super) fn parse<T: DeserializeOwned>(
+    object: Map<String, Value>,
+    required: &[&str],
+) -> Result<T, ApiError> {
+    if let Some(missing) = required
+        .iter()
+        .find(|f| matches!(object.get(**f), None | Some(Value::Null)))
+    {
+        return Err(ApiError::missing(missing));
+    }
+    serde_path_to_error::deserialize(Value::Object(object)).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::bad_field(&path, e.inner())
+    })
+}
+
+/// A JSON number that must be finite and not negative (prices).
+pub(super) fn amount(field: &str, value: f64) -> Result<f64, ApiError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(ApiError::bad_field(field, "must be a number ≥ 0"))
+    }
+}

@@ -1,0 +1,92 @@
+//! GET_NUMBER: reserve a number for one service, honouring the exclusion prefixes.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use simrelay_actors::domain::{ExclusionPrefix, ExclusionSet};
+use simrelay_actors::{EngineError, NumberRequest};
+
+use super::{fields, Reply};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Extra time the edge waits beyond the engine's own deadline before giving up.
+const EDGE_MARGIN: Duration = Duration::from_millis(500);
+
+#[derive(Deserialize)]
+struct Body {
+    country: String,
+    operator: String,
+    service: String,
+    sum: f64,
+    #[serde(rename = "exceptionPhoneSet", default)]
+    exception_phone_set: Option<Vec<PrefixItem>>,
+}
+
+/// The platform sends integers, SMSHub strings.
+#[derive(Deserialize)]
+#[serde(untagged, expecting = "an integer or a string of digits")]
+enum PrefixItem {
+    Int(u64),
+    Text(String),
+}
+
+pub(super) async fn handle(
+    object: Map<String, Value>,
+    state: &AppState,
+) -> Result<Reply, ApiError> {
+    let body: Body = fields::parse(object, &["country", "operator", "service", "sum"])?;
+    let sum = fields::amount("sum", body.sum)?;
+    let mut prefixes = Vec::new();
+    for (i, item) in body
+        .exception_phone_set
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        let raw = match item {
+            PrefixItem::Int(n) => n.to_string(),
+            PrefixItem::Text(s) => s,
+        };
+        let prefix = ExclusionPrefix::parse(&raw)
+            .map_err(|e| ApiError::bad_field(&format!("exceptionPhoneSet[{i}]"), e))?;
+        prefixes.push(prefix);
+    }
+    let operator = body.operator.trim().to_ascii_lowercase();
+    let request = NumberRequest {
+        country: body.country.trim().to_ascii_lowercase(),
+        operator: (operator != "any").then_some(operator),
+        service: body.service.trim().to_ascii_lowercase(),
+        sum,
+        exclusions: ExclusionSet::new(prefixes),
+    };
+    let deadline = state.settings.onlinesim.get_number_deadline + EDGE_MARGIN;
+    let reserved = match tokio::time::timeout(deadline, state.engine.get_number(request)).await {
+        Ok(result) => result.map_err(engine_error)?,
+        Err(_) => {
+            tracing::warn!("GET_NUMBER missed its deadline; answering NO_NUMBERS");
+            None
+        }
+    };
+    let Some(reservation) = reserved else {
+        return Ok(Reply::NoNumbers);
+    };
+    tracing::Span::current().record("activation_id", reservation.id.get());
+    let mut out = Map::new();
+    out.insert("number".into(), Value::from(reservation.number.get()));
+    out.insert("activationId".into(), Value::from(reservation.id.get()));
+    Ok(Reply::Success(out))
+}
+
+pub(super) fn engine_error(e: EngineError) -> ApiError {
+    match e {
+        EngineError::Store(e) => ApiError::unavailable("STORE_UNAVAILABLE", e.to_string()),
+        EngineError::UnknownActivation(id) => ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "UNKNOWN_ACTIVATION",
+            format!("no activation {id}"),
+        ),
+        other => ApiError::unavailable("ENGINE_UNAVAILABLE", other.to_string()),
+    }
+}

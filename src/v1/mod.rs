@@ -1,0 +1,161 @@
+//! The OnlineSIM v1 endpoint: one POST route, dispatched on `action`.
+//!
+//! One file per action (`get_services`, `get_number`, `finish_activation`), `body` for the
+//! transport (size limits, gzip by magic bytes, UTF-8), `fields` for lenient-but-strict field
+//! parsing. Authentication: the body's `key` or an `Authorization: Bearer` header, compared in
+//! constant time.
+
+mod body;
+mod fields;
+mod finish_activation;
+mod get_number;
+mod get_services;
+
+use std::time::Instant;
+
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use serde_json::{Map, Value};
+use tracing::Instrument;
+
+use crate::auth::bearer;
+use crate::error::{json_response, ApiError};
+use crate::state::AppState;
+
+/// The v1 actions simrelay serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    GetServices,
+    GetNumber,
+    FinishActivation,
+}
+
+impl Action {
+    fn parse(raw: &str) -> Option<Action> {
+        match raw {
+            "GET_SERVICES" => Some(Action::GetServices),
+            "GET_NUMBER" => Some(Action::GetNumber),
+            "FINISH_ACTIVATION" => Some(Action::FinishActivation),
+            _ => None,
+        }
+    }
+
+    fn label(action: Option<Action>) -> &'static str {
+        match action {
+            Some(Action::GetServices) => "GET_SERVICES",
+            Some(Action::GetNumber) => "GET_NUMBER",
+            Some(Action::FinishActivation) => "FINISH_ACTIVATION",
+            None => "unknown",
+        }
+    }
+}
+
+/// A successful v1 answer.
+pub(crate) enum Reply {
+    /// `status: SUCCESS` plus these fields.
+    Success(Map<String, Value>),
+    /// Nothing fits (GET_NUMBER only).
+    NoNumbers,
+}
+
+/// `POST {onlinesim.v1_path}`.
+pub async fn endpoint(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let started = Instant::now();
+    let span = tracing::info_span!(
+        "v1",
+        action = tracing::field::Empty,
+        activation_id = tracing::field::Empty
+    );
+    let (action, result) = serve(&req, payload, &state).instrument(span).await;
+    let outcome = match &result {
+        Ok(Reply::Success(_)) => "success",
+        Ok(Reply::NoNumbers) => "no_numbers",
+        Err(e) => e.code,
+    };
+    state.metrics.v1_request(Action::label(action), outcome);
+    if action == Some(Action::GetNumber) {
+        state
+            .metrics
+            .get_number_took(started.elapsed().as_secs_f64());
+    }
+    match result {
+        Ok(Reply::Success(mut fields)) => {
+            fields.insert("status".into(), Value::from("SUCCESS"));
+            json_response(actix_web::http::StatusCode::OK, &Value::Object(fields))
+        }
+        Ok(Reply::NoNumbers) => {
+            let body = match state.settings.onlinesim.no_numbers_reply {
+                crate::config::NoNumbersReply::NoNumbers => {
+                    serde_json::json!({"status": "NO_NUMBERS"})
+                }
+                crate::config::NoNumbersReply::Error => {
+                    serde_json::json!({"status": "ERROR", "error": "NO_NUMBERS"})
+                }
+            };
+            json_response(actix_web::http::StatusCode::OK, &body)
+        }
+        Err(e) => {
+            if e.status.is_server_error() {
+                tracing::warn!(error = %e, "v1 request failed");
+            } else {
+                tracing::debug!(error = %e, "v1 request refused");
+            }
+            e.error_response()
+        }
+    }
+}
+
+async fn serve(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> (Option<Action>, Result<Reply, ApiError>) {
+    let limits = &state.settings.server;
+    let parsed = async {
+        let bytes = body::read(payload, limits.max_body_bytes, limits.max_decoded_bytes).await?;
+        let object = body::json_object(&bytes)?;
+        authenticate(req, &object, state)?;
+        let action = match object.get("action") {
+            None | Some(Value::Null) => return Err(ApiError::missing("action")),
+            Some(Value::String(s)) => Action::parse(s).ok_or_else(|| {
+                ApiError::bad_request("UNKNOWN_ACTION", format!("action {s:?} is not served here"))
+            })?,
+            Some(_) => return Err(ApiError::bad_field("action", "must be a string")),
+        };
+        Ok((action, object))
+    }
+    .await;
+    let (action, object) = match parsed {
+        Ok(p) => p,
+        Err(e) => return (None, Err(e)),
+    };
+    tracing::Span::current().record("action", Action::label(Some(action)));
+    let result = match action {
+        Action::GetServices => Ok(get_services::handle(state)),
+        Action::GetNumber => get_number::handle(object, state).await,
+        Action::FinishActivation => finish_activation::handle(object, state).await,
+    };
+    (Some(action), result)
+}
+
+fn authenticate(
+    req: &HttpRequest,
+    object: &Map<String, Value>,
+    state: &AppState,
+) -> Result<(), ApiError> {
+    let secret = &state.settings.onlinesim.api_key;
+    let body_key = object.get("key").and_then(Value::as_str);
+    if body_key.is_some_and(|k| secret.matches(k)) || bearer(req).is_some_and(|k| secret.matches(k))
+    {
+        return Ok(());
+    }
+    let why = if body_key.is_none() && bearer(req).is_none() {
+        "missing key"
+    } else {
+        "wrong key"
+    };
+    Err(ApiError::unauthorized("BAD_KEY", why))
+}
