@@ -1,0 +1,407 @@
+//! Model-based test of the engine: random sequences of reserve / finish / clock jumps (expiry) /
+//! SIM offline-online run against the real engine and against a deliberately simple model, and
+//! after every step the engine must agree with the model on the invariants of design.md:
+//! 1 (one active activation per number), 3 (FINISH idempotent), 4 (a number sold for a service is
+//! never issued for it again), 5 (GET_SERVICES counts) and 6 (exclusion prefixes honoured).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::{TimeDelta, TimeZone, Utc};
+use proptest::prelude::*;
+use simrelay::store::MemoryStore;
+use simrelay_actors::domain::{
+    ActivationId, ActivationState, CountryName, ExclusionPrefix, ExclusionSet, FinishStatus,
+    Msisdn, OperatorName, ServiceName,
+};
+use simrelay_actors::{Engine, EngineError, EngineSettings, ManualClock, NumberRequest, SimSpec};
+
+const SERVICES: [&str; 2] = ["vk", "tg"];
+const TTL_MIN: i64 = 15;
+const GRACE_MIN: i64 = 5;
+const MAX_CANCELS: u8 = 4;
+
+/// (number, country, operator)
+const SIMS: [(&str, &str, Option<&str>); 8] = [
+    ("79281000001", "russia", Some("beeline")),
+    ("79281000002", "russia", Some("beeline")),
+    ("79283100003", "russia", Some("megafon")),
+    ("79161000004", "russia", Some("megafon")),
+    ("79031000005", "russia", None),
+    ("77011000006", "kazakhstan", Some("beeline")),
+    ("77011000007", "kazakhstan", None),
+    ("380501000008", "ukraine", Some("kyivstar")),
+];
+const COUNTRIES: [&str; 4] = ["russia", "kazakhstan", "ukraine", "germany"];
+const OPERATORS: [&str; 4] = ["beeline", "megafon", "kyivstar", "tele2"];
+const PREFIXES: [&str; 6] = ["7928", "792831", "7", "38050", "7701100000", "79161000004"];
+
+#[derive(Debug, Clone)]
+enum Op {
+    Reserve {
+        country: usize,
+        operator: Option<usize>,
+        service: usize,
+        exclusions: Vec<usize>,
+    },
+    Finish {
+        pick: usize,
+        status: u8,
+    },
+    FinishUnknown,
+    Advance {
+        minutes: i64,
+    },
+    SetOnline {
+        sim: usize,
+        online: bool,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..COUNTRIES.len(), prop::option::of(0..OPERATORS.len()), 0..3usize, prop::collection::vec(0..PREFIXES.len(), 0..3))
+            .prop_map(|(country, operator, service, exclusions)| Op::Reserve { country, operator, service, exclusions }),
+        3 => (any::<usize>(), prop::sample::select(vec![1u8, 3, 4, 5])).prop_map(|(pick, status)| Op::Finish { pick, status }),
+        1 => Just(Op::FinishUnknown),
+        1 => (1i64..25).prop_map(|minutes| Op::Advance { minutes }),
+        1 => (0..SIMS.len(), any::<bool>()).prop_map(|(sim, online)| Op::SetOnline { sim, online }),
+    ]
+}
+
+#[derive(Debug, Clone)]
+struct SimModel {
+    country: &'static str,
+    operator: Option<&'static str>,
+    online: bool,
+    active: Option<u64>,
+    used: BTreeSet<String>,
+    cancels: HashMap<String, u8>,
+}
+
+impl SimModel {
+    fn exhausted(&self, service: &str) -> bool {
+        self.used.contains(service)
+            || self.cancels.get(service).copied().unwrap_or(0) >= MAX_CANCELS
+    }
+    fn available(&self) -> bool {
+        self.online && self.active.is_none()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct ActivationModel {
+    number: u64,
+    service: String,
+    created_minute: i64,
+    state: ActivationState,
+    finish: Option<u8>,
+}
+
+#[derive(Default)]
+struct Model {
+    sims: BTreeMap<u64, SimModel>,
+    activations: BTreeMap<u64, ActivationModel>,
+    minute: i64,
+}
+
+impl Model {
+    fn eligible(
+        &self,
+        country: &str,
+        operator: Option<&str>,
+        service: &str,
+        prefixes: &[&str],
+    ) -> Vec<u64> {
+        self.sims
+            .iter()
+            .filter(|(n, s)| {
+                s.country == country
+                    && operator.is_none_or(|o| s.operator == Some(o))
+                    && s.available()
+                    && !s.exhausted(service)
+                    && !prefixes.iter().any(|p| n.to_string().starts_with(p))
+            })
+            .map(|(n, _)| *n)
+            .collect()
+    }
+
+    fn finish(&mut self, id: u64, status: u8) {
+        let a = self.activations.get_mut(&id).unwrap();
+        if a.finish.is_some() {
+            return;
+        }
+        a.finish = Some(status);
+        a.state = ActivationState::Finished;
+        let sim = self.sims.get_mut(&a.number).unwrap();
+        if sim.active == Some(id) {
+            sim.active = None;
+        }
+        match status {
+            1 | 3 => {
+                sim.used.insert(a.service.clone());
+            }
+            4 => *sim.cancels.entry(a.service.clone()).or_default() += 1,
+            _ => {}
+        }
+    }
+
+    fn advance(&mut self, minutes: i64) {
+        self.minute += minutes;
+        for (id, a) in self.activations.iter_mut() {
+            if a.state == ActivationState::Active
+                && a.created_minute + TTL_MIN + GRACE_MIN <= self.minute
+            {
+                a.state = ActivationState::Expired;
+                let sim = self.sims.get_mut(&a.number).unwrap();
+                assert_eq!(sim.active, Some(*id));
+                sim.active = None;
+            }
+        }
+    }
+
+    /// country -> operator ("any" included) -> service -> count
+    fn stock(&self) -> BTreeMap<String, BTreeMap<String, BTreeMap<String, u32>>> {
+        let mut out: BTreeMap<String, BTreeMap<String, BTreeMap<String, u32>>> = BTreeMap::new();
+        for sim in self.sims.values() {
+            let country = out.entry(sim.country.to_string()).or_default();
+            let mut keys = vec!["any".to_string()];
+            keys.extend(sim.operator.map(str::to_string));
+            for key in keys {
+                let services = country.entry(key).or_default();
+                for s in SERVICES {
+                    let c = services.entry(s.to_string()).or_default();
+                    if sim.available() && !sim.exhausted(s) {
+                        *c += 1;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn engine_stock(engine: &Engine) -> BTreeMap<String, BTreeMap<String, BTreeMap<String, u32>>> {
+    engine
+        .stock()
+        .countries
+        .into_iter()
+        .map(|c| {
+            let mut ops: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
+            ops.insert(
+                "any".into(),
+                c.any.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
+            );
+            for (op, counts) in c.operators {
+                ops.insert(
+                    op.to_string(),
+                    counts.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
+                );
+            }
+            (c.country.to_string(), ops)
+        })
+        .collect()
+}
+
+async fn check(engine: &Engine, model: &Model) -> Result<(), TestCaseError> {
+    // Invariant 5: the counters equal the model's.
+    prop_assert_eq!(engine_stock(engine), model.stock());
+    // Invariant 1: active activations are exactly the model's, one per number.
+    let active: BTreeMap<u64, u64> = engine
+        .activations(Some(ActivationState::Active), 10_000)
+        .into_iter()
+        .map(|a| (a.id.get(), a.number.get()))
+        .collect();
+    let expected: BTreeMap<u64, u64> = model
+        .activations
+        .iter()
+        .filter(|(_, a)| a.state == ActivationState::Active)
+        .map(|(id, a)| (*id, a.number))
+        .collect();
+    prop_assert_eq!(&active, &expected);
+    let numbers: BTreeSet<u64> = active.values().copied().collect();
+    prop_assert_eq!(
+        numbers.len(),
+        active.len(),
+        "a number is in two active activations"
+    );
+    for sim in engine
+        .sims()
+        .await
+        .map_err(|e| TestCaseError::fail(e.to_string()))?
+    {
+        let m = &model.sims[&sim.number.get()];
+        prop_assert_eq!(sim.activation_id.map(|a| a.get()), m.active);
+        prop_assert_eq!(sim.online, m.online);
+        let used: BTreeSet<String> = sim.services_used.iter().map(|s| s.to_string()).collect();
+        prop_assert_eq!(&used, &m.used);
+    }
+    for (id, a) in &model.activations {
+        let record = engine
+            .activation(ActivationId::new(*id).unwrap())
+            .ok_or_else(|| TestCaseError::fail(format!("activation {id} lost")))?;
+        prop_assert_eq!(record.state, a.state);
+        prop_assert_eq!(record.finish_status.map(|s| s.code()), a.finish);
+    }
+    Ok(())
+}
+
+async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(start));
+    let settings = EngineSettings {
+        activation_ttl: std::time::Duration::from_secs(TTL_MIN as u64 * 60),
+        expiry_grace: std::time::Duration::from_secs(GRACE_MIN as u64 * 60),
+        offered: SERVICES
+            .iter()
+            .map(|s| ServiceName::parse(s).unwrap())
+            .collect(),
+        ..EngineSettings::default()
+    };
+    let engine = Engine::start(
+        Arc::new(MemoryStore::new()),
+        clock.clone(),
+        settings,
+        Vec::new(),
+    )
+    .await
+    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let mut model = Model::default();
+    for (number, country, operator) in SIMS {
+        let n = Msisdn::parse(number).unwrap();
+        let spec = SimSpec {
+            number: n,
+            country: CountryName::parse(country).unwrap(),
+            operator: operator.map(|o| OperatorName::parse(o).unwrap()),
+            port: None,
+            pinned: false,
+        };
+        engine.upsert_sim(spec, true).await.unwrap();
+        model.sims.insert(
+            n.get(),
+            SimModel {
+                country,
+                operator,
+                online: true,
+                active: None,
+                used: BTreeSet::new(),
+                cancels: HashMap::new(),
+            },
+        );
+    }
+    check(&engine, &model).await?;
+    let mut issued: Vec<u64> = Vec::new();
+    for op in ops {
+        match op {
+            Op::Reserve {
+                country,
+                operator,
+                service,
+                exclusions,
+            } => {
+                let service_name = ["vk", "tg", "wa"][service];
+                let prefixes: Vec<&str> = exclusions.iter().map(|i| PREFIXES[*i]).collect();
+                let request = NumberRequest {
+                    country: COUNTRIES[country].into(),
+                    operator: operator.map(|o| OPERATORS[o].to_string()),
+                    service: service_name.into(),
+                    sum: 10.0,
+                    exclusions: ExclusionSet::new(
+                        prefixes
+                            .iter()
+                            .map(|p| ExclusionPrefix::parse(p).unwrap())
+                            .collect(),
+                    ),
+                };
+                let eligible = if service_name == "wa" {
+                    Vec::new()
+                } else {
+                    model.eligible(
+                        COUNTRIES[country],
+                        operator.map(|o| OPERATORS[o]),
+                        service_name,
+                        &prefixes,
+                    )
+                };
+                let got = engine
+                    .get_number(request)
+                    .await
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                match got {
+                    None => {
+                        prop_assert!(eligible.is_empty(), "NO_NUMBERS although {eligible:?} fit")
+                    }
+                    Some(r) => {
+                        let n = r.number.get();
+                        // Invariants 4 and 6, and the request's own criteria.
+                        prop_assert!(
+                            eligible.contains(&n),
+                            "issued {n}, eligible were {eligible:?}"
+                        );
+                        prop_assert!(
+                            !model.activations.contains_key(&r.id.get()),
+                            "activation id reused"
+                        );
+                        model.sims.get_mut(&n).unwrap().active = Some(r.id.get());
+                        model.activations.insert(
+                            r.id.get(),
+                            ActivationModel {
+                                number: n,
+                                service: service_name.into(),
+                                created_minute: model.minute,
+                                state: ActivationState::Active,
+                                finish: None,
+                            },
+                        );
+                        issued.push(r.id.get());
+                    }
+                }
+            }
+            Op::Finish { pick, status } => {
+                if issued.is_empty() {
+                    continue;
+                }
+                let id = issued[pick % issued.len()];
+                let status_enum = FinishStatus::from_code(i64::from(status)).unwrap();
+                let aid = ActivationId::new(id).unwrap();
+                // Invariant 3: a repeat (here: twice in a row) succeeds and applies once.
+                for _ in 0..2 {
+                    engine
+                        .finish(aid, status_enum, None)
+                        .await
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                }
+                model.finish(id, status);
+            }
+            Op::FinishUnknown => {
+                let id = ActivationId::new(1_000_000).unwrap();
+                let answer = engine.finish(id, FinishStatus::Sold, None).await;
+                prop_assert!(matches!(answer, Err(EngineError::UnknownActivation(_))));
+            }
+            Op::Advance { minutes } => {
+                clock.advance(TimeDelta::minutes(minutes));
+                engine.expire_due().await;
+                model.advance(minutes);
+            }
+            Op::SetOnline { sim, online } => {
+                let n = Msisdn::parse(SIMS[sim].0).unwrap();
+                engine
+                    .set_online(n, online)
+                    .await
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                model.sims.get_mut(&n.get()).unwrap().online = online;
+            }
+        }
+        check(&engine, &model).await?;
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn engine_agrees_with_the_model(ops in prop::collection::vec(op(), 1..60)) {
+        actix_rt::System::new().block_on(run(ops))?;
+    }
+}
