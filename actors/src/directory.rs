@@ -117,16 +117,4 @@ impl Directory {
         out.sort_unstable_by_key(|(n, _)| *n);
         out
     }
-
-    /// Runs `f` on a known idle number's state without activating an actor (start-up only).
-    pub(crate) fn with_idle<R>(
-        &self,
-        number: Msisdn,
-        f: impl FnOnce(&mut NumberState) -> R,
-    ) -> Option<R> {
-        match self.shard(number).lock().get_mut(&number)? {
-            Entry::Idle(state) => Some(f(state)),
-            Entry::Live(_) => None,
-        }
-    }
 }

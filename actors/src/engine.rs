@@ -2,6 +2,7 @@
 //! the operations the edges need (GET_NUMBER, GET_SERVICES, FINISH_ACTIVATION, SIM presence,
 //! admin reads). Cheap to clone; every clone talks to the same actors.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,8 @@ use crate::index::AvailabilityIndex;
 pub use crate::index::{Stock, StockCountry};
 use crate::ledger::Ledger;
 use crate::number::{Finish, Inspect, NumberActor, NumberError, NumberState, SimChange, Update};
+use crate::recovery;
+pub use crate::recovery::RecoveryReport;
 use crate::store::{Change, SimRecord, Store, StoreError};
 
 /// The engine's knobs, taken from the server's config.
@@ -156,6 +159,9 @@ pub enum EngineError {
     /// No activation has this id.
     #[error("unknown activation {0}")]
     UnknownActivation(ActivationId),
+    /// Recovery has not finished yet.
+    #[error("not ready: state is being recovered")]
+    NotReady,
     /// No SIM has this number.
     #[error("unknown number {0}")]
     UnknownNumber(Msisdn),
@@ -177,6 +183,10 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) ids: IdAllocator,
     pub(crate) settings: EngineSettings,
+    /// Recovery is done.
+    pub(crate) ready: AtomicBool,
+    /// Serialises recovery attempts.
+    pub(crate) recovering: tokio::sync::Mutex<()>,
 }
 
 /// Sends `msg` to the number's actor, activating one if needed and retrying when the message
@@ -216,17 +226,9 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Loads the store's snapshot, merges the configured SIMs, rebuilds the actors and the
-    /// availability index and re-arms every pending expiry. Must run inside an actix System;
-    /// the engine's actors live on the calling arbiter.
-    pub async fn start(
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        settings: EngineSettings,
-        sims: Vec<SimSpec>,
-    ) -> Result<Engine, EngineError> {
-        let snapshot = store.load().await?;
-        let max_cancels = settings.max_cancels;
+    /// Creates an engine with no SIMs, not ready until [`Engine::recover`] succeeds. Must run
+    /// inside an actix System: the engine's actors live on the calling arbiter.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: EngineSettings) -> Engine {
         let shared = Arc::new(Shared {
             directory: Directory::new(Arbiter::current()),
             index: Mutex::new(AvailabilityIndex::new(settings.offered.clone())),
@@ -236,83 +238,57 @@ impl Engine {
             store,
             clock,
             settings,
+            ready: AtomicBool::new(false),
+            recovering: tokio::sync::Mutex::new(()),
         });
-        let grace = chrono::TimeDelta::from_std(shared.settings.expiry_grace)
-            .unwrap_or(chrono::TimeDelta::MAX);
-
-        // Activations first: they say which numbers are busy.
-        let mut busy: std::collections::HashMap<Msisdn, ActivationId> = Default::default();
-        for activation in snapshot.activations {
-            if activation.state == ActivationState::Active {
-                if let Some(other) = busy.insert(activation.number, activation.id) {
-                    tracing::error!(number = %activation.number, first = %other, second = %activation.id,
-                        "two active activations on one number in the store");
-                }
-                if let Some(at) = activation.expires_at {
-                    shared
-                        .expiry
-                        .arm(at + grace, activation.id, activation.number);
-                }
-            }
-            shared.ledger.put(activation);
-        }
-        for mut record in snapshot.sims {
-            record.active = busy.get(&record.number).copied();
-            shared.directory.insert(NumberState {
-                record,
-                pinned: false,
-            });
-        }
-        // Configured SIMs are always online; write what changed.
-        let mut changes = Vec::new();
-        for spec in sims {
-            let number = spec.number;
-            let fresh = NumberState {
-                record: SimRecord {
-                    number,
-                    country: spec.country.clone(),
-                    operator: spec.operator.clone(),
-                    port: spec.port.clone(),
-                    online: true,
-                    blocked: false,
-                    active: busy.get(&number).copied(),
-                    used: Vec::new(),
-                    cancels: Vec::new(),
-                },
-                pinned: true,
-            };
-            let changed = shared.directory.with_idle(number, |state| {
-                let before = state.record.clone();
-                state.pinned = true;
-                state.record.country = spec.country;
-                state.record.operator = spec.operator;
-                state.record.port = spec.port;
-                state.record.online = true;
-                (state.record != before).then(|| state.record.clone())
-            });
-            match changed {
-                Some(Some(record)) => changes.push(Change::Sim(record)),
-                Some(None) => {}
-                None => {
-                    changes.push(Change::Sim(fresh.record.clone()));
-                    shared.directory.insert(fresh);
-                }
-            }
-        }
-        if !changes.is_empty() {
-            shared.store.apply(changes).await?;
-        }
-        {
-            let mut index = shared.index.lock();
-            for (number, peek) in shared.directory.peek_all() {
-                if let Peek::Idle(state) = peek {
-                    index.update(number, state.facts(max_cancels));
-                }
-            }
-        }
         actix::spawn(expiry::run(Arc::downgrade(&shared)));
         let dispatcher = Dispatcher::new(Arc::clone(&shared)).start();
-        Ok(Engine { shared, dispatcher })
+        Engine { shared, dispatcher }
+    }
+
+    /// Loads the store's snapshot, merges the configured SIMs, rebuilds the actors' states and
+    /// the availability index and re-arms every pending expiry (those already past fire at
+    /// once). Until it succeeds the engine answers NO_NUMBERS / not ready; on failure nothing
+    /// is installed and it may be called again. A second call after success does nothing.
+    pub async fn recover(&self, sims: Vec<SimSpec>) -> Result<Option<RecoveryReport>, EngineError> {
+        let _one_at_a_time = self.shared.recovering.lock().await;
+        if self.is_ready() {
+            return Ok(None);
+        }
+        let report = recovery::recover(&self.shared, sims).await?;
+        self.shared.ready.store(true, Ordering::Release);
+        self.shared.expiry.wake();
+        Ok(Some(report))
+    }
+
+    /// [`Engine::new`] then [`Engine::recover`].
+    pub async fn start(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: EngineSettings,
+        sims: Vec<SimSpec>,
+    ) -> Result<Engine, EngineError> {
+        let engine = Engine::new(store, clock, settings);
+        engine.recover(sims).await?;
+        Ok(engine)
+    }
+
+    /// Whether recovery is done.
+    pub fn is_ready(&self) -> bool {
+        self.shared.ready.load(Ordering::Acquire)
+    }
+
+    fn ensure_ready(&self) -> Result<(), EngineError> {
+        if self.is_ready() {
+            Ok(())
+        } else {
+            Err(EngineError::NotReady)
+        }
+    }
+
+    /// Whether the store accepts writes right now.
+    pub fn store_up(&self) -> bool {
+        self.shared.store.is_up()
     }
 
     /// GET_NUMBER: reserves a number, durable before this returns; `None` is NO_NUMBERS.
@@ -320,6 +296,9 @@ impl Engine {
         &self,
         request: NumberRequest,
     ) -> Result<Option<Reservation>, EngineError> {
+        if !self.is_ready() {
+            return Ok(None);
+        }
         let Some(service) = self.shared.index.lock().offers(&request.service).cloned() else {
             return Ok(None);
         };
@@ -339,9 +318,14 @@ impl Engine {
         }))
     }
 
-    /// GET_SERVICES: the stock counters.
+    /// GET_SERVICES: the stock counters; all zero while nothing can be sold honestly (not
+    /// recovered yet, or the store is down).
     pub fn stock(&self) -> Stock {
-        self.shared.index.lock().stock()
+        let mut stock = self.shared.index.lock().stock();
+        if !self.is_ready() || !self.store_up() {
+            stock.zero();
+        }
+        stock
     }
 
     /// FINISH_ACTIVATION: applies the status once; repeats answer [`FinishOutcome::Repeat`].
@@ -351,6 +335,7 @@ impl Engine {
         status: FinishStatus,
         sum: Option<f64>,
     ) -> Result<FinishOutcome, EngineError> {
+        self.ensure_ready()?;
         let record = self
             .shared
             .ledger
@@ -362,6 +347,7 @@ impl Engine {
     /// Adds a SIM or updates its description, and sets it online or offline (a configured SIM
     /// stays online).
     pub async fn upsert_sim(&self, spec: SimSpec, online: bool) -> Result<(), EngineError> {
+        self.ensure_ready()?;
         let number = spec.number;
         let fresh = NumberState {
             record: SimRecord {

@@ -52,6 +52,11 @@ impl Expiries {
         }
     }
 
+    /// Wakes the expiry task (after recovery armed deadlines).
+    pub(crate) fn wake(&self) {
+        self.wake.notify_one();
+    }
+
     /// Forgets an activation's deadline (it was finished).
     pub(crate) fn disarm(&self, id: ActivationId) {
         let mut d = self.deadlines.lock();

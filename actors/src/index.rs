@@ -75,6 +75,19 @@ pub struct Stock {
     pub countries: Vec<StockCountry>,
 }
 
+impl Stock {
+    /// Sets every count to zero, keeping the shape (what GET_SERVICES reports when nothing can
+    /// be sold honestly).
+    pub fn zero(&mut self) {
+        for country in &mut self.countries {
+            for (_, counts) in &mut country.operators {
+                counts.iter_mut().for_each(|c| c.1 = 0);
+            }
+            country.any.iter_mut().for_each(|c| c.1 = 0);
+        }
+    }
+}
+
 /// See the module documentation.
 pub(crate) struct AvailabilityIndex {
     offered: Vec<ServiceName>,

@@ -16,10 +16,11 @@ mod ids;
 mod index;
 mod ledger;
 mod number;
+mod recovery;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{
-    Engine, EngineError, EngineSettings, FinishOutcome, NumberRequest, Reservation, SimSpec,
-    SimView, Stock, StockCountry,
+    Engine, EngineError, EngineSettings, FinishOutcome, NumberRequest, RecoveryReport, Reservation,
+    SimSpec, SimView, Stock, StockCountry,
 };

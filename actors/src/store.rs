@@ -70,4 +70,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Reserves `count` fresh activation ids: never handed out before, never handed out again.
     fn allocate_ids(&self, count: u64) -> BoxFuture<'static, Result<Range<u64>, StoreError>>;
+
+    /// Whether the last contact with the store succeeded (readiness, zero stock when down).
+    fn is_up(&self) -> bool {
+        true
+    }
 }

@@ -1,0 +1,162 @@
+//! Recovery at start: rebuild the directory, the ledger, the availability index and the expiry
+//! deadlines from the store's snapshot, merged with the configured SIMs.
+//!
+//! Everything is computed first and written (repairs and config changes) before anything is
+//! installed, so a store failure halfway leaves the engine empty and the caller may simply try
+//! again.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::domain::{ActivationId, ActivationRecord, ActivationState, Msisdn};
+use crate::engine::{EngineError, Shared, SimSpec};
+use crate::number::NumberState;
+use crate::store::{Change, SimRecord};
+
+/// What recovery found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// SIMs known after recovery (stored and configured).
+    pub sims: usize,
+    /// Activations loaded.
+    pub activations: usize,
+    /// Activations still active (their numbers busy, their expiry re-armed).
+    pub active: usize,
+    /// How long it took, in milliseconds.
+    pub millis: u128,
+}
+
+pub(crate) async fn recover(
+    shared: &Arc<Shared>,
+    configured: Vec<SimSpec>,
+) -> Result<RecoveryReport, EngineError> {
+    let started = Instant::now();
+    let snapshot = shared.store.load().await?;
+    tracing::info!(
+        sims = snapshot.sims.len(),
+        activations = snapshot.activations.len(),
+        millis = started.elapsed().as_millis() as u64,
+        "store snapshot loaded"
+    );
+    let now = shared.clock.now();
+    let mut changes = Vec::new();
+
+    // Which numbers are busy: the active activations say so. Two active activations on one
+    // number cannot come from simrelay's atomic writes; should a store ever hold them, the
+    // newest stays and the older ones are closed as expired.
+    let mut activations: HashMap<ActivationId, ActivationRecord> = snapshot
+        .activations
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let mut active_ids: Vec<ActivationId> = activations
+        .values()
+        .filter(|a| a.state == ActivationState::Active)
+        .map(|a| a.id)
+        .collect();
+    active_ids.sort_unstable();
+    let mut busy: HashMap<Msisdn, ActivationId> = HashMap::new();
+    for id in active_ids {
+        let number = activations[&id].number;
+        if let Some(older) = busy.insert(number, id) {
+            tracing::error!(%number, older = %older, newer = %id,
+                "two active activations on one number in the store; closing the older as expired");
+            if let Some(a) = activations.get_mut(&older) {
+                a.state = ActivationState::Expired;
+                a.expired_at = Some(now);
+                changes.push(Change::Activation(a.clone()));
+            }
+        }
+    }
+
+    let mut states: HashMap<Msisdn, NumberState> = HashMap::with_capacity(snapshot.sims.len());
+    for mut record in snapshot.sims {
+        let active = busy.get(&record.number).copied();
+        if record.active != active {
+            record.active = active;
+            changes.push(Change::Sim(record.clone()));
+        }
+        states.insert(
+            record.number,
+            NumberState {
+                record,
+                pinned: false,
+            },
+        );
+    }
+    // Configured SIMs are always online; write what changed.
+    for spec in configured {
+        let state = states.entry(spec.number).or_insert_with(|| NumberState {
+            record: SimRecord {
+                number: spec.number,
+                country: spec.country.clone(),
+                operator: spec.operator.clone(),
+                port: spec.port.clone(),
+                online: false,
+                blocked: false,
+                active: busy.get(&spec.number).copied(),
+                used: Vec::new(),
+                cancels: Vec::new(),
+            },
+            pinned: true,
+        });
+        let before = state.record.clone();
+        state.pinned = true;
+        state.record.country = spec.country;
+        state.record.operator = spec.operator;
+        state.record.port = spec.port;
+        state.record.online = true;
+        if state.record != before {
+            changes.push(Change::Sim(state.record.clone()));
+        }
+    }
+    for (number, id) in &busy {
+        if !states.contains_key(number) {
+            tracing::error!(%number, activation_id = %id, "active activation for a number the store does not know");
+        }
+    }
+    if !changes.is_empty() {
+        shared.store.apply(changes).await?;
+    }
+
+    // Install.
+    let grace =
+        chrono::TimeDelta::from_std(shared.settings.expiry_grace).unwrap_or(chrono::TimeDelta::MAX);
+    let report = RecoveryReport {
+        sims: states.len(),
+        activations: activations.len(),
+        active: busy.len(),
+        millis: 0,
+    };
+    for activation in activations.into_values() {
+        if activation.state == ActivationState::Active {
+            if let Some(at) = activation.expires_at {
+                shared
+                    .expiry
+                    .arm(at + grace, activation.id, activation.number);
+            }
+        }
+        shared.ledger.put(activation);
+    }
+    {
+        let max_cancels = shared.settings.max_cancels;
+        let mut index = shared.index.lock();
+        for (number, state) in states {
+            index.update(number, state.facts(max_cancels));
+            shared.directory.insert(state);
+        }
+    }
+    let report = RecoveryReport {
+        millis: started.elapsed().as_millis(),
+        ..report
+    };
+    tracing::info!(
+        sims = report.sims,
+        activations = report.activations,
+        active = report.active,
+        millis = report.millis as u64,
+        "recovery done"
+    );
+    Ok(report)
+}
