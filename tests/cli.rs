@@ -21,7 +21,10 @@ fn config_file(text: &str) -> tempfile::NamedTempFile {
 
 fn check(text: &str, env: &[(&str, &str)]) -> (bool, String, String) {
     let f = config_file(text);
-    let out = simrelay(&["check-config", "--config", f.path().to_str().unwrap()], env);
+    let out = simrelay(
+        &["check-config", "--config", f.path().to_str().unwrap()],
+        env,
+    );
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -33,7 +36,11 @@ fn check(text: &str, env: &[(&str, &str)]) -> (bool, String, String) {
 fn shipped_configs_are_valid() {
     for file in ["config/simrelay.toml", "config/simrelay.example.toml"] {
         let out = simrelay(&["check-config", "--config", file], &[]);
-        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -84,7 +91,10 @@ fn bad_url_and_bad_sim_are_named() {
 
 #[test]
 fn unreadable_file_is_an_error() {
-    let out = simrelay(&["check-config", "--config", "/nonexistent/simrelay.toml"], &[]);
+    let out = simrelay(
+        &["check-config", "--config", "/nonexistent/simrelay.toml"],
+        &[],
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/simrelay.toml"));
 }
@@ -103,7 +113,10 @@ fn environment_overrides_the_file() {
     assert!(stdout.contains("activation_ttl = \"20m\""), "{stdout}");
     let (ok, _, stderr) = check("", &[("SIMRELAY_ONLINESIM__GET_NUMBER_DEADLINE", "soon")]);
     assert!(!ok);
-    assert!(stderr.to_lowercase().contains("get_number_deadline"), "{stderr}");
+    assert!(
+        stderr.to_lowercase().contains("get_number_deadline"),
+        "{stderr}"
+    );
 }
 
 #[test]
