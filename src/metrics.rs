@@ -14,6 +14,8 @@ const GET_NUMBER_SECONDS: &str = "simrelay_get_number_duration_seconds";
 const ACTIVE_ACTIVATIONS: &str = "simrelay_active_activations";
 const STOCK: &str = "simrelay_stock";
 const SIMS: &str = "simrelay_sims";
+const STORE_UP: &str = "simrelay_store_up";
+const READY: &str = "simrelay_ready";
 
 /// The metrics simrelay exports.
 #[derive(Clone)]
@@ -24,6 +26,8 @@ pub struct Metrics {
     active_activations: IntGauge,
     stock: IntGaugeVec,
     sims: IntGauge,
+    store_up: IntGauge,
+    ready: IntGauge,
 }
 
 impl Metrics {
@@ -51,11 +55,18 @@ impl Metrics {
             &["country", "service"],
         )?;
         let sims = IntGauge::new(SIMS, "SIMs known to simrelay")?;
+        let store_up = IntGauge::new(
+            STORE_UP,
+            "1 when the store accepts writes, 0 when it is down",
+        )?;
+        let ready = IntGauge::new(READY, "1 once state is recovered from the store")?;
         registry.register(Box::new(v1_requests.clone()))?;
         registry.register(Box::new(get_number_seconds.clone()))?;
         registry.register(Box::new(active_activations.clone()))?;
         registry.register(Box::new(stock.clone()))?;
         registry.register(Box::new(sims.clone()))?;
+        registry.register(Box::new(store_up.clone()))?;
+        registry.register(Box::new(ready.clone()))?;
         Ok(Metrics {
             registry,
             v1_requests,
@@ -63,6 +74,8 @@ impl Metrics {
             active_activations,
             stock,
             sims,
+            store_up,
+            ready,
         })
     }
 
@@ -82,6 +95,8 @@ impl Metrics {
             .set(i64::try_from(engine.active_activations()).unwrap_or(i64::MAX));
         self.sims
             .set(i64::try_from(engine.sim_count()).unwrap_or(i64::MAX));
+        self.store_up.set(i64::from(engine.store_up()));
+        self.ready.set(i64::from(engine.is_ready()));
         self.stock.reset();
         for country in engine.stock().countries {
             for (service, count) in &country.any {

@@ -6,6 +6,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::Compress;
@@ -19,7 +20,7 @@ use crate::config::{CountryTable, Mode, Settings};
 use crate::error::{not_found, JSON};
 use crate::metrics::Metrics;
 use crate::state::{AppState, Readiness};
-use crate::store::MemoryStore;
+use crate::store::{MemoryStore, RedisStore};
 
 /// A running simrelay: its listeners and engine.
 pub struct Application {
@@ -35,14 +36,37 @@ impl Application {
         if settings.onlinesim.mode == Mode::V2 {
             bail!("onlinesim.mode = \"v2\" is not available in this version; use \"v1\"");
         }
-        if settings.store.redis_url.is_some() {
-            bail!("store.redis_url is set, but this version has only the in-memory store; remove the key");
-        }
-        tracing::warn!("no store.redis_url: using the in-memory store, state is lost on restart");
-        Application::build_with_store(settings, Arc::new(MemoryStore::new()), clock).await
+        let store: Arc<dyn Store> = match &settings.store.redis_url {
+            Some(url) => {
+                let redis = Arc::new(RedisStore::new(
+                    url.expose(),
+                    &settings.store.key_prefix,
+                    settings.store.command_timeout,
+                )?);
+                let check = Arc::clone(&redis);
+                actix_web::rt::spawn(async move {
+                    match check.check_persistence().await {
+                        Ok(found) => tracing::info!(%found, "Redis persistence"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not read Redis persistence settings (CONFIG GET)")
+                        }
+                    }
+                });
+                redis
+            }
+            None => {
+                tracing::warn!(
+                    "no store.redis_url: using the in-memory store, state is lost on restart"
+                );
+                Arc::new(MemoryStore::new())
+            }
+        };
+        Application::build_with_store(settings, store, clock).await
     }
 
-    /// Builds simrelay on a given store (tests, benches).
+    /// Builds simrelay on a given store (tests, benches). The listeners serve at once; state is
+    /// recovered from the store first, retried with backoff while the store is unreachable
+    /// (readiness says why meanwhile).
     pub async fn build_with_store(
         settings: Settings,
         store: Arc<dyn Store>,
@@ -53,14 +77,12 @@ impl Application {
         }
         let countries = CountryTable::builtin()?;
         let sims = settings.sim_specs(&countries)?;
-        let engine = Engine::start(store, clock, settings.engine(), sims)
-            .await
-            .context("starting the engine")?;
+        let engine = Engine::new(store, clock, settings.engine());
         let state = AppState {
             engine,
             settings: Arc::new(settings),
             metrics: Metrics::new().context("registering metrics")?,
-            readiness: Readiness::not_ready("starting"),
+            readiness: Readiness::not_ready("recovering state from the store"),
         };
         let server = &state.settings.server;
         let listener = TcpListener::bind(server.listen)
@@ -81,13 +103,11 @@ impl Application {
                 None
             }
         };
-        state.readiness.set_ready();
-        tracing::info!(
-            port,
-            ?internal_port,
-            sims = state.engine.sim_count(),
-            "simrelay listening"
-        );
+        tracing::info!(port, ?internal_port, "simrelay listening");
+        if let Err(e) = recover(&state, sims.clone()).await {
+            tracing::error!(error = %e, "recovery failed; retrying in the background");
+            actix_web::rt::spawn(keep_recovering(state.clone(), sims));
+        }
         Ok(Application {
             servers,
             port,
@@ -114,6 +134,35 @@ impl Application {
     /// Serves until the listeners stop (a signal in production).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         futures::future::try_join_all(self.servers).await.map(drop)
+    }
+}
+
+async fn recover(state: &AppState, sims: Vec<simrelay_actors::SimSpec>) -> anyhow::Result<()> {
+    match state.engine.recover(sims).await {
+        Ok(_) => {
+            state.readiness.set_ready();
+            tracing::info!(sims = state.engine.sim_count(), "state recovered; ready");
+            Ok(())
+        }
+        Err(e) => {
+            state
+                .readiness
+                .set_not_ready(format!("recovering state from the store: {e}"));
+            Err(e.into())
+        }
+    }
+}
+
+/// Retries recovery with exponential backoff (1 s up to 30 s) until it succeeds.
+async fn keep_recovering(state: AppState, sims: Vec<simrelay_actors::SimSpec>) {
+    let mut delay = Duration::from_secs(1);
+    loop {
+        tokio::time::sleep(delay).await;
+        match recover(&state, sims.clone()).await {
+            Ok(()) => return,
+            Err(e) => tracing::warn!(error = %e, retry_in = ?delay, "recovery failed"),
+        }
+        delay = (delay * 2).min(Duration::from_secs(30));
     }
 }
 

@@ -288,7 +288,12 @@ impl Engine {
 
     /// Whether the store accepts writes right now.
     pub fn store_up(&self) -> bool {
-        self.shared.store.is_up()
+        self.shared.store.down_reason().is_none()
+    }
+
+    /// Why the store cannot take writes right now, if it cannot.
+    pub fn store_down_reason(&self) -> Option<String> {
+        self.shared.store.down_reason()
     }
 
     /// GET_NUMBER: reserves a number, durable before this returns; `None` is NO_NUMBERS.
@@ -296,7 +301,8 @@ impl Engine {
         &self,
         request: NumberRequest,
     ) -> Result<Option<Reservation>, EngineError> {
-        if !self.is_ready() {
+        // Nothing can be reserved durably: say so at once rather than wait for the store.
+        if !self.is_ready() || !self.store_up() {
             return Ok(None);
         }
         let Some(service) = self.shared.index.lock().offers(&request.service).cloned() else {

@@ -73,7 +73,7 @@ impl Ledger {
                     .cloned(),
             );
         }
-        out.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+        out.sort_unstable_by_key(|r| std::cmp::Reverse(r.id));
         out.truncate(limit);
         out
     }

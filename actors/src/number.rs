@@ -319,11 +319,7 @@ impl Handler<Finish> for NumberActor {
         }
         let service = activation.service.clone();
         match msg.status {
-            s if s.uses_service() => {
-                if !sim.used.contains(&service) {
-                    sim.used.push(service);
-                }
-            }
+            s if s.uses_service() && !sim.used.contains(&service) => sim.used.push(service),
             FinishStatus::Cancelled => match sim.cancels.iter_mut().find(|(s, _)| *s == service) {
                 Some((_, count)) => *count = count.saturating_add(1),
                 None => sim.cancels.push((service, 1)),

@@ -71,8 +71,9 @@ pub trait Store: Send + Sync + 'static {
     /// Reserves `count` fresh activation ids: never handed out before, never handed out again.
     fn allocate_ids(&self, count: u64) -> BoxFuture<'static, Result<Range<u64>, StoreError>>;
 
-    /// Whether the last contact with the store succeeded (readiness, zero stock when down).
-    fn is_up(&self) -> bool {
-        true
+    /// Why the store cannot take writes right now (its last contact failed), or `None` when it
+    /// can. Drives readiness and zero stock.
+    fn down_reason(&self) -> Option<String> {
+        None
     }
 }

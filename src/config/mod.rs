@@ -82,6 +82,9 @@ pub struct StoreSettings {
     pub redis_url: Option<Secret>,
     /// Prefix of every Redis key.
     pub key_prefix: String,
+    /// How long one Redis command may take before the store counts as down.
+    #[serde(with = "humantime_serde")]
+    pub command_timeout: Duration,
 }
 
 impl Default for StoreSettings {
@@ -89,6 +92,7 @@ impl Default for StoreSettings {
         StoreSettings {
             redis_url: None,
             key_prefix: "simrelay".into(),
+            command_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -304,6 +308,7 @@ impl Settings {
             ("onlinesim.get_number_deadline", o.get_number_deadline),
             ("onlinesim.push_retry_interval", o.push_retry_interval),
             ("onlinesim.v2_heartbeat", o.v2_heartbeat),
+            ("store.command_timeout", self.store.command_timeout),
         ] {
             if d.is_zero() {
                 bail!("{key} must be longer than zero");
@@ -314,6 +319,9 @@ impl Settings {
                 "onlinesim.get_number_deadline must be under the platform's 10 s, got {:?}",
                 o.get_number_deadline
             );
+        }
+        if self.store.key_prefix.is_empty() || self.store.key_prefix.contains(char::is_whitespace) {
+            bail!("store.key_prefix must be non-empty and without spaces");
         }
         if self.server.max_body_bytes == 0 || self.server.max_decoded_bytes == 0 {
             bail!("server.max_body_bytes and server.max_decoded_bytes must be above zero");

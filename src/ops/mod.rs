@@ -19,7 +19,13 @@ async fn healthz() -> HttpResponse {
 }
 
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match state.readiness.reason() {
+    let reason = state.readiness.reason().or_else(|| {
+        state
+            .engine
+            .store_down_reason()
+            .map(|r| format!("store unavailable: {r}"))
+    });
+    match reason {
         None => json_response(StatusCode::OK, &json!({"status": "ready"})),
         Some(reason) => json_response(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -1,5 +1,7 @@
 //! Store implementations behind the engine's [`Store`](simrelay_actors::store::Store) port.
 
 pub mod memory;
+pub mod redis;
 
+pub use self::redis::RedisStore;
 pub use memory::MemoryStore;

@@ -87,6 +87,7 @@ pub(super) fn engine_error(e: EngineError) -> ApiError {
             "UNKNOWN_ACTIVATION",
             format!("no activation {id}"),
         ),
+        EngineError::NotReady => ApiError::unavailable("NOT_READY", "state is being recovered"),
         other => ApiError::unavailable("ENGINE_UNAVAILABLE", other.to_string()),
     }
 }

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::Reply;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 fn counts(services: &[(simrelay_actors::domain::ServiceName, u32)]) -> Value {
@@ -15,7 +16,13 @@ fn counts(services: &[(simrelay_actors::domain::ServiceName, u32)]) -> Value {
 }
 
 /// `{"countryList":[{"country":…,"operatorMap":{"any":{…},"<operator>":{…}}}]}`
-pub(super) fn handle(state: &AppState) -> Reply {
+pub(super) fn handle(state: &AppState) -> Result<Reply, ApiError> {
+    if !state.engine.is_ready() {
+        return Err(ApiError::unavailable(
+            "NOT_READY",
+            "state is being recovered",
+        ));
+    }
     let stock = state.engine.stock();
     let list: Vec<Value> = stock
         .countries
@@ -31,5 +38,5 @@ pub(super) fn handle(state: &AppState) -> Reply {
         .collect();
     let mut fields = Map::new();
     fields.insert("countryList".into(), Value::Array(list));
-    Reply::Success(fields)
+    Ok(Reply::Success(fields))
 }

@@ -134,7 +134,7 @@ async fn serve(
     };
     tracing::Span::current().record("action", Action::label(Some(action)));
     let result = match action {
-        Action::GetServices => Ok(get_services::handle(state)),
+        Action::GetServices => get_services::handle(state),
         Action::GetNumber => get_number::handle(object, state).await,
         Action::FinishActivation => finish_activation::handle(object, state).await,
     };

@@ -1,0 +1,8 @@
+//! Redis as the system of record: every answer survives a crash of simrelay or of Redis.
+//! Runs the real binary against private redis-server processes (AOF, `appendfsync always`).
+
+mod restart;
+mod support;
+
+mod crash;
+mod outage;
