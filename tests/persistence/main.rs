@@ -5,4 +5,5 @@ mod restart;
 mod support;
 
 mod crash;
+mod expiry;
 mod outage;

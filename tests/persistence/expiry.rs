@@ -1,0 +1,101 @@
+//! Expiry deadlines survive a restart: they are re-armed from the persisted `expires_at` with
+//! the time that remains, and those that ran out while simrelay was down fire at once. The
+//! engine runs in-process on a Redis store with a manual clock, so no test waits 15 minutes.
+
+use std::sync::Arc;
+
+use chrono::{TimeDelta, TimeZone, Utc};
+use simrelay::config::Settings;
+use simrelay::config::{Secret, SimEntry};
+use simrelay::startup::Application;
+use simrelay::store::RedisStore;
+use simrelay_actors::domain::{ActivationState, Msisdn};
+use simrelay_actors::{Engine, ManualClock, NumberRequest};
+
+use crate::support::Redis;
+
+fn settings(redis_url: &str, sims: usize) -> Settings {
+    let mut s = Settings::default();
+    s.server.listen = "127.0.0.1:0".parse().unwrap();
+    s.store.redis_url = Some(Secret::new(redis_url));
+    s.onlinesim.api_key = Secret::new("k");
+    s.sims = (0..sims)
+        .map(|i| SimEntry {
+            number: Msisdn::parse(&format!("7928{i:07}")).unwrap(),
+            port: None,
+            operator: None,
+            country: None,
+        })
+        .collect();
+    s
+}
+
+async fn start(redis: &Redis, clock: Arc<ManualClock>) -> Application {
+    let settings = settings(&redis.url(), 3);
+    let store = Arc::new(
+        RedisStore::new(
+            &redis.url(),
+            &settings.store.key_prefix,
+            settings.store.command_timeout,
+        )
+        .unwrap(),
+    );
+    let app = Application::build_with_store(settings, store, clock)
+        .await
+        .unwrap();
+    assert!(app.engine().is_ready());
+    app
+}
+
+async fn reserve(engine: &Engine) -> u64 {
+    let request = NumberRequest {
+        country: "russia".into(),
+        operator: None,
+        service: "vk".into(),
+        sum: 1.0,
+        exclusions: Default::default(),
+    };
+    engine.get_number(request).await.unwrap().unwrap().id.get()
+}
+
+fn state(engine: &Engine, id: u64) -> ActivationState {
+    let id = simrelay_actors::domain::ActivationId::new(id).unwrap();
+    engine.activation(id).unwrap().state
+}
+
+#[actix_rt::test]
+async fn expiry_is_rearmed_with_the_time_that_remains() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(dir.path());
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap(),
+    ));
+
+    let first = start(&redis, clock.clone()).await;
+    let early = reserve(first.engine()).await;
+    clock.advance(TimeDelta::minutes(10));
+    let late = reserve(first.engine()).await;
+    drop(first);
+
+    // "Restart": a new engine on the same Redis, 5 minutes later.
+    clock.advance(TimeDelta::minutes(5));
+    let second = start(&redis, clock.clone()).await;
+    let engine = second.engine();
+    assert_eq!(engine.armed_expiries(), 2);
+    assert_eq!(state(engine, early), ActivationState::Active);
+    // 15 + 5 minutes after the first reservation: only that one is freed.
+    clock.advance(TimeDelta::minutes(5));
+    assert_eq!(engine.expire_due().await, 1);
+    assert_eq!(state(engine, early), ActivationState::Expired);
+    assert_eq!(state(engine, late), ActivationState::Active);
+    drop(second);
+
+    // Down for an hour: the remaining deadline has passed and fires at once after recovery.
+    clock.advance(TimeDelta::hours(1));
+    let third = start(&redis, clock.clone()).await;
+    let engine = third.engine();
+    engine.expire_due().await;
+    assert_eq!(state(engine, late), ActivationState::Expired);
+    assert_eq!(engine.active_activations(), 0);
+    assert_eq!(engine.stock().countries[0].any[0].1, 3);
+}
