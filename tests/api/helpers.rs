@@ -1,0 +1,389 @@
+//! The test harness: a real simrelay (actix-web stack, engine, in-memory store) on random ports,
+//! driven over HTTP, with time under a [`ManualClock`] the test holds.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use simrelay::config::{Secret, Settings, SimEntry};
+use simrelay::startup::Application;
+use simrelay::store::MemoryStore;
+use simrelay_actors::domain::{CountryName, Msisdn, OperatorName, ServiceName};
+use simrelay_actors::{Engine, ManualClock};
+
+/// The partner key OnlineSIM sends in v1 bodies.
+pub const API_KEY: &str = "test-partner-key";
+/// The admin API's Bearer token.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+/// The content type every JSON answer carries.
+pub const JSON_UTF8: &str = "application/json; charset=utf-8";
+/// The price every test GET_NUMBER offers.
+pub const SUM: f64 = 40.0;
+
+/// A configured SIM.
+pub fn sim(number: &str, country: &str, operator: Option<&str>) -> SimEntry {
+    SimEntry {
+        number: Msisdn::parse(number).expect("test SIM number"),
+        port: Some(format!("bank.{number}")),
+        operator: operator.map(|o| OperatorName::parse(o).expect("test operator")),
+        country: Some(CountryName::parse(country).expect("test country")),
+    }
+}
+
+/// The SIMs most tests use. Russia: two beeline, one megafon, one with no operator;
+/// Kazakhstan: one beeline.
+pub fn default_sims() -> Vec<SimEntry> {
+    vec![
+        sim("79281000001", "russia", Some("beeline")),
+        sim("79281000002", "russia", Some("beeline")),
+        sim("79161000003", "russia", Some("megafon")),
+        sim("79031000004", "russia", None),
+        sim("77011000005", "kazakhstan", Some("beeline")),
+    ]
+}
+
+/// Service names.
+pub fn services(names: &[&str]) -> Vec<ServiceName> {
+    names
+        .iter()
+        .map(|s| ServiceName::parse(s).expect("test service"))
+        .collect()
+}
+
+/// Settings for a test app: random ports, known secrets, `vk ok wa tg` offered, these SIMs.
+pub fn settings(sims: Vec<SimEntry>) -> Settings {
+    let mut s = Settings::default();
+    s.server.listen = "127.0.0.1:0".parse().expect("address");
+    s.server.internal_listen = None;
+    s.server.workers = 2;
+    s.onlinesim.api_key = Secret::new(API_KEY);
+    // Generous: the machine is shared; a slow reservation must not turn into NO_NUMBERS.
+    s.onlinesim.get_number_deadline = Duration::from_secs(9);
+    s.admin.token = Secret::new(ADMIN_TOKEN);
+    s.gateway.token = Secret::new("test-gateway-token");
+    s.services.offered = services(&["vk", "ok", "wa", "tg"]);
+    s.sims = sims;
+    s
+}
+
+/// Where every test clock starts.
+pub fn clock_start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap()
+}
+
+/// A running simrelay and what a test needs to drive it.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>` of the platform listener.
+    pub address: String,
+    /// `http://127.0.0.1:<port>` of the internal listener, when configured.
+    pub internal_address: Option<String>,
+    /// The clock the engine reads.
+    pub clock: Arc<ManualClock>,
+    /// The engine, to run the expiry safety net after moving the clock.
+    pub engine: Engine,
+    /// A client (accepts gzip and decodes it transparently).
+    pub client: reqwest::Client,
+    /// The settings the app runs with.
+    pub settings: Settings,
+}
+
+/// An app with [`default_sims`].
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(settings(default_sims())).await
+}
+
+/// An app with these settings.
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    let clock = Arc::new(ManualClock::new(clock_start()));
+    let app = Application::build_with_store(
+        settings.clone(),
+        Arc::new(MemoryStore::new()),
+        clock.clone(),
+    )
+    .await
+    .expect("failed to build the application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let internal_address = app.internal_port().map(|p| format!("http://127.0.0.1:{p}"));
+    let engine = app.engine().clone();
+    actix_rt::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        internal_address,
+        clock,
+        engine,
+        client: client_builder().build().expect("client"),
+        settings,
+    }
+}
+
+/// A client builder with the harness's timeout (no test may hang).
+pub fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().timeout(Duration::from_secs(30))
+}
+
+/// Reads a response as (status, JSON), asserting the content type.
+pub async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("<not text>").to_owned());
+    let text = response.text().await.expect("response body");
+    assert_eq!(
+        content_type.as_deref(),
+        Some(JSON_UTF8),
+        "content type of {status} {text}"
+    );
+    let value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("answer is not JSON ({e}): {status} {text:?}"));
+    (status, value)
+}
+
+/// Asserts `{"status":"ERROR","error":"<code>: ..."}` with this HTTP status, and that the
+/// message mentions `mentions`.
+#[track_caller]
+pub fn assert_error(got: &(StatusCode, Value), status: u16, code: &str, mentions: &str) {
+    let (got_status, body) = got;
+    assert_eq!(got_status.as_u16(), status, "HTTP status of {body}");
+    let object = body.as_object().expect("error body is an object");
+    assert_eq!(
+        object.len(),
+        2,
+        "error body has status and error only: {body}"
+    );
+    assert_eq!(body["status"], "ERROR", "{body}");
+    let error = body["error"].as_str().expect("error is a string");
+    assert!(
+        error.starts_with(&format!("{code}: ")),
+        "error {error:?} should start with {code:?}"
+    );
+    assert!(
+        error[code.len() + 2..].contains(mentions),
+        "error {error:?} should mention {mentions:?}"
+    );
+}
+
+/// Gzip-compresses bytes.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).expect("gzip");
+    encoder.finish().expect("gzip")
+}
+
+/// Decodes gzip bytes.
+pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .expect("the answer is valid gzip");
+    out
+}
+
+/// The count GET_SERVICES reports for (country, operator, service); `None` when absent.
+pub fn count(services: &Value, country: &str, operator: &str, service: &str) -> Option<u64> {
+    services["countryList"]
+        .as_array()?
+        .iter()
+        .find(|c| c["country"] == country)?["operatorMap"][operator][service]
+        .as_u64()
+}
+
+/// GET_SERVICES as `country -> operatorMap`, after checking the envelope's shape.
+pub fn operator_maps(services: &Value) -> BTreeMap<String, Value> {
+    let object = services
+        .as_object()
+        .expect("GET_SERVICES answers an object");
+    assert_eq!(object.len(), 2, "countryList and status only: {services}");
+    assert_eq!(services["status"], "SUCCESS");
+    let mut out = BTreeMap::new();
+    for c in services["countryList"].as_array().expect("countryList") {
+        assert_eq!(c.as_object().expect("country entry").len(), 2, "{c}");
+        let name = c["country"].as_str().expect("country name").to_owned();
+        assert!(
+            out.insert(name, c["operatorMap"].clone()).is_none(),
+            "country listed twice: {services}"
+        );
+    }
+    out
+}
+
+/// `{"vk":n,"ok":n,"wa":n,"tg":n}`
+pub fn all4(n: u64) -> Value {
+    json!({"vk": n, "ok": n, "wa": n, "tg": n})
+}
+
+impl TestApp {
+    /// Where admin, metrics and health live.
+    pub fn internal_base(&self) -> &str {
+        self.internal_address.as_deref().unwrap_or(&self.address)
+    }
+
+    /// The v1 URL on the platform listener.
+    pub fn v1_url(&self) -> String {
+        format!("{}{}", self.address, self.settings.onlinesim.v1_path)
+    }
+
+    /// POSTs a JSON value to the v1 endpoint.
+    pub async fn post_v1(&self, body: &Value) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(self.v1_url())
+            .header("User-Agent", "simrelay-tests")
+            .json(body)
+            .send()
+            .await
+            .expect("v1 request");
+        json_of(response).await
+    }
+
+    /// POSTs raw bytes with extra headers to the v1 endpoint, with `client`.
+    pub async fn post_v1_raw_with(
+        &self,
+        client: &reqwest::Client,
+        bytes: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = client
+            .post(self.v1_url())
+            .header("User-Agent", "simrelay-tests")
+            .body(bytes);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("v1 request")
+    }
+
+    /// POSTs raw bytes with extra headers to the v1 endpoint.
+    pub async fn post_v1_raw(&self, bytes: Vec<u8>, headers: &[(&str, &str)]) -> reqwest::Response {
+        self.post_v1_raw_with(&self.client, bytes, headers).await
+    }
+
+    /// GET_SERVICES, asserted 200 SUCCESS.
+    pub async fn get_services(&self) -> Value {
+        let (status, body) = self
+            .post_v1(&json!({"action": "GET_SERVICES", "key": API_KEY}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["status"], "SUCCESS", "{body}");
+        body
+    }
+
+    /// GET_NUMBER; `exclusions` is sent as `exceptionPhoneSet` unless it is `null`.
+    pub async fn get_number(
+        &self,
+        country: &str,
+        operator: &str,
+        service: &str,
+        exclusions: Value,
+    ) -> (StatusCode, Value) {
+        let mut body = json!({
+            "action": "GET_NUMBER",
+            "country": country,
+            "operator": operator,
+            "service": service,
+            "sum": SUM,
+            "key": API_KEY,
+        });
+        if !exclusions.is_null() {
+            body["exceptionPhoneSet"] = exclusions;
+        }
+        self.post_v1(&body).await
+    }
+
+    /// GET_NUMBER that must succeed: answers (number, activationId) after checking the shape.
+    pub async fn reserve(&self, country: &str, operator: &str, service: &str) -> (u64, u64) {
+        let reply = self
+            .get_number(country, operator, service, Value::Null)
+            .await;
+        success_of(&reply)
+    }
+
+    /// GET_NUMBER that must answer NO_NUMBERS.
+    pub async fn assert_no_numbers(
+        &self,
+        country: &str,
+        operator: &str,
+        service: &str,
+        exclusions: Value,
+    ) {
+        let (status, body) = self
+            .get_number(country, operator, service, exclusions)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, json!({"status": "NO_NUMBERS"}));
+    }
+
+    /// FINISH_ACTIVATION.
+    pub async fn finish(&self, id: u64, status: u8) -> (StatusCode, Value) {
+        self.post_v1(&json!({
+            "action": "FINISH_ACTIVATION",
+            "activationId": id,
+            "status": status,
+            "key": API_KEY,
+        }))
+        .await
+    }
+
+    /// FINISH_ACTIVATION that must answer `{"status":"SUCCESS"}`.
+    pub async fn finish_ok(&self, id: u64, status: u8) {
+        let (code, body) = self.finish(id, status).await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+        assert_eq!(body, json!({"status": "SUCCESS"}));
+    }
+
+    /// GET on the admin API with the right token.
+    pub async fn admin_get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.internal_base()))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("admin request")
+    }
+
+    /// GET on the admin API, answer as JSON, asserted 200.
+    pub async fn admin_json(&self, path: &str) -> Value {
+        let (status, body) = json_of(self.admin_get(path).await).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        body
+    }
+
+    /// One SIM as `GET /admin/sims` shows it.
+    pub async fn admin_sim(&self, number: u64) -> Value {
+        let sims = self.admin_json("/admin/sims").await;
+        sims["sims"]
+            .as_array()
+            .expect("sims")
+            .iter()
+            .find(|s| s["number"] == number)
+            .unwrap_or_else(|| panic!("SIM {number} not listed: {sims}"))
+            .clone()
+    }
+
+    /// One activation as `GET /admin/activations/{id}` shows it.
+    pub async fn admin_activation(&self, id: u64) -> Value {
+        let body = self.admin_json(&format!("/admin/activations/{id}")).await;
+        body["activation"].clone()
+    }
+}
+
+/// (number, activationId) of a GET_NUMBER SUCCESS, after checking its exact shape.
+#[track_caller]
+pub fn success_of(reply: &(StatusCode, Value)) -> (u64, u64) {
+    let (status, body) = reply;
+    assert_eq!(*status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "SUCCESS", "{body}");
+    assert_eq!(body.as_object().map(|o| o.len()), Some(3), "{body}");
+    let number = body["number"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("number is not a JSON integer: {body}"));
+    let id = body["activationId"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("activationId is not a JSON integer: {body}"));
+    assert!(id >= 1, "{body}");
+    (number, id)
+}

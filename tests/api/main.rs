@@ -1,0 +1,13 @@
+//! Integration tests that drive simrelay through its real HTTP stack.
+
+mod admin;
+mod bad_input;
+mod concurrency;
+mod exclusions;
+mod expiry;
+mod finish;
+mod gzip;
+mod helpers;
+mod operators;
+mod ops;
+mod services;
