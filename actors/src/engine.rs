@@ -391,11 +391,13 @@ impl Engine {
 
     /// Sets a known SIM online or offline.
     pub async fn set_online(&self, number: Msisdn, online: bool) -> Result<(), EngineError> {
+        self.ensure_ready()?;
         call(&self.shared, number, Update(SimChange::Online(online))).await
     }
 
     /// Blocks or unblocks a SIM: a blocked SIM is never issued.
     pub async fn set_blocked(&self, number: Msisdn, blocked: bool) -> Result<(), EngineError> {
+        self.ensure_ready()?;
         call(&self.shared, number, Update(SimChange::Blocked(blocked))).await
     }
 

@@ -4,7 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
-use simrelay_actors::domain::{ActivationId, ActivationState};
+use simrelay_actors::domain::{ActivationId, ActivationState, Msisdn};
+use simrelay_actors::EngineError;
 
 use crate::auth::require_bearer;
 use crate::error::{json_response, ApiError};
@@ -21,7 +22,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::scope("/admin")
             .route("/sims", web::get().to(sims))
             .route("/activations", web::get().to(activations))
-            .route("/activations/{id}", web::get().to(activation)),
+            .route("/activations/{id}", web::get().to(activation))
+            .route("/sims/{number}/block", web::post().to(block))
+            .route("/sims/{number}/unblock", web::post().to(unblock)),
     );
 }
 
@@ -101,4 +104,49 @@ async fn activation(
         StatusCode::OK,
         &json!({ "activation": record }),
     ))
+}
+
+async fn block(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    set_blocked(req, path, state, true).await
+}
+
+async fn unblock(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    set_blocked(req, path, state, false).await
+}
+
+/// A blocked SIM is never issued; its current activation, if any, runs to its end.
+async fn set_blocked(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    blocked: bool,
+) -> Result<HttpResponse, ApiError> {
+    authorise(&req, &state)?;
+    let number = Msisdn::parse(&path).map_err(|e| ApiError::bad_request("BAD_NUMBER", e.0))?;
+    state
+        .engine
+        .set_blocked(number, blocked)
+        .await
+        .map_err(|e| match e {
+            EngineError::UnknownNumber(n) => {
+                ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_SIM", format!("no SIM {n}"))
+            }
+            EngineError::Store(e) => ApiError::unavailable("STORE_UNAVAILABLE", e.to_string()),
+            EngineError::NotReady => ApiError::unavailable("NOT_READY", "state is being recovered"),
+            other => ApiError::unavailable("ENGINE_UNAVAILABLE", other.to_string()),
+        })?;
+    let sim = state
+        .engine
+        .sim(number)
+        .await
+        .map_err(|e| ApiError::unavailable("ENGINE_UNAVAILABLE", e.to_string()))?;
+    Ok(json_response(StatusCode::OK, &json!({ "sim": sim })))
 }

@@ -209,3 +209,55 @@ async fn unknown_activations_and_bad_queries_are_refused() {
     // Still serving.
     assert_eq!(app.admin_activation(id).await["id"], id);
 }
+
+#[actix_rt::test]
+async fn a_blocked_sim_is_never_issued_until_unblocked() {
+    let app = spawn_app().await;
+    let base = app.internal_base().to_owned();
+    let post = |path: String| {
+        app.client
+            .post(format!("{base}{path}"))
+            .bearer_auth(crate::helpers::ADMIN_TOKEN)
+            .send()
+    };
+    // Kazakhstan has exactly one SIM.
+    let before = app.get_services().await;
+    assert_eq!(
+        crate::helpers::count(&before, "kazakhstan", "any", "vk"),
+        Some(1)
+    );
+    let (status, body) = json_of(post("/admin/sims/77011000005/block".into()).await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["sim"]["state"], "blocked");
+    let after = app.get_services().await;
+    assert_eq!(
+        crate::helpers::count(&after, "kazakhstan", "any", "vk"),
+        Some(0)
+    );
+    app.assert_no_numbers("kazakhstan", "any", "vk", json!(null))
+        .await;
+
+    let (status, _) = json_of(
+        post("/admin/sims/77011000005/unblock".into())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (number, _) = app.reserve("kazakhstan", "any", "vk").await;
+    assert_eq!(number, 77011000005);
+
+    // Unknown and malformed numbers, and no token.
+    let unknown = json_of(post("/admin/sims/79999999999/block".into()).await.unwrap()).await;
+    assert_error(&unknown, 404, "UNKNOWN_SIM", "79999999999");
+    let bad = json_of(post("/admin/sims/12ab/block".into()).await.unwrap()).await;
+    assert_error(&bad, 400, "BAD_NUMBER", "12ab");
+    let anonymous = app
+        .client
+        .post(format!("{base}/admin/sims/77011000005/block"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(&json_of(anonymous).await, 401, "BAD_TOKEN", "missing");
+    assert_eq!(app.admin_sim(77011000005).await["state"], "busy");
+}
