@@ -6,6 +6,7 @@ use std::fmt;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
+use simrelay_actors::EngineError;
 
 /// The content type of every JSON answer.
 pub const JSON: &str = "application/json; charset=utf-8";
@@ -85,4 +86,22 @@ pub fn json_response(status: StatusCode, body: &serde_json::Value) -> HttpRespon
 /// The answer for paths nobody serves.
 pub async fn not_found() -> HttpResponse {
     ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint").error_response()
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> ApiError {
+        match e {
+            EngineError::Store(e) => ApiError::unavailable("STORE_UNAVAILABLE", e.to_string()),
+            EngineError::NotReady => ApiError::unavailable("NOT_READY", "state is being recovered"),
+            EngineError::UnknownActivation(id) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "UNKNOWN_ACTIVATION",
+                format!("no activation {id}"),
+            ),
+            EngineError::UnknownNumber(n) => {
+                ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_SIM", format!("no SIM {n}"))
+            }
+            other => ApiError::unavailable("ENGINE_UNAVAILABLE", other.to_string()),
+        }
+    }
 }

@@ -5,7 +5,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use simrelay_actors::domain::{ActivationId, ActivationState, Msisdn};
-use simrelay_actors::EngineError;
 
 use crate::auth::require_bearer;
 use crate::error::{json_response, ApiError};
@@ -34,11 +33,7 @@ fn authorise(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
 
 async fn sims(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     authorise(&req, &state)?;
-    let sims = state
-        .engine
-        .sims()
-        .await
-        .map_err(|e| ApiError::unavailable("ENGINE_UNAVAILABLE", e.to_string()))?;
+    let sims = state.engine.sims().await?;
     Ok(json_response(StatusCode::OK, &json!({ "sims": sims })))
 }
 
@@ -131,22 +126,7 @@ async fn set_blocked(
 ) -> Result<HttpResponse, ApiError> {
     authorise(&req, &state)?;
     let number = Msisdn::parse(&path).map_err(|e| ApiError::bad_request("BAD_NUMBER", e.0))?;
-    state
-        .engine
-        .set_blocked(number, blocked)
-        .await
-        .map_err(|e| match e {
-            EngineError::UnknownNumber(n) => {
-                ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_SIM", format!("no SIM {n}"))
-            }
-            EngineError::Store(e) => ApiError::unavailable("STORE_UNAVAILABLE", e.to_string()),
-            EngineError::NotReady => ApiError::unavailable("NOT_READY", "state is being recovered"),
-            other => ApiError::unavailable("ENGINE_UNAVAILABLE", other.to_string()),
-        })?;
-    let sim = state
-        .engine
-        .sim(number)
-        .await
-        .map_err(|e| ApiError::unavailable("ENGINE_UNAVAILABLE", e.to_string()))?;
+    state.engine.set_blocked(number, blocked).await?;
+    let sim = state.engine.sim(number).await?;
     Ok(json_response(StatusCode::OK, &json!({ "sim": sim })))
 }

@@ -2,6 +2,7 @@
 //! with their path (`exceptionPhoneSet[2]`), unknown fields are ignored.
 
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
@@ -30,5 +31,24 @@ pub(super) fn amount(field: &str, value: f64) -> Result<f64, ApiError> {
         Ok(value)
     } else {
         Err(ApiError::bad_field(field, "must be a number ≥ 0"))
+    }
+}
+
+/// An unsigned integer the platform sends as a JSON integer (or, SMSHub-style, as a string):
+/// exclusion prefixes, activation ids.
+#[derive(Deserialize)]
+#[serde(untagged, expecting = "an integer or a string of digits")]
+pub(super) enum IntOrText {
+    Int(u64),
+    Text(String),
+}
+
+impl IntOrText {
+    /// The value as written, digits only for integers.
+    pub(super) fn into_text(self) -> String {
+        match self {
+            IntOrText::Int(n) => n.to_string(),
+            IntOrText::Text(s) => s,
+        }
     }
 }

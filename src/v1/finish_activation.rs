@@ -4,7 +4,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use simrelay_actors::domain::{ActivationId, FinishStatus};
 
-use super::get_number::engine_error;
 use super::{fields, Reply};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -12,18 +11,10 @@ use crate::state::AppState;
 #[derive(Deserialize)]
 struct Body {
     #[serde(rename = "activationId")]
-    activation_id: IdField,
+    activation_id: fields::IntOrText,
     status: i64,
     #[serde(default)]
     sum: Option<f64>,
-}
-
-/// An id as an integer, or leniently as a string of digits.
-#[derive(Deserialize)]
-#[serde(untagged, expecting = "an integer ≥ 1")]
-enum IdField {
-    Int(u64),
-    Text(String),
 }
 
 pub(super) async fn handle(
@@ -31,22 +22,17 @@ pub(super) async fn handle(
     state: &AppState,
 ) -> Result<Reply, ApiError> {
     let body: Body = fields::parse(object, &["activationId", "status"])?;
-    let raw = match body.activation_id {
-        IdField::Int(n) => n,
-        IdField::Text(s) => s
-            .trim()
-            .parse::<u64>()
-            .map_err(|_| ApiError::bad_field("activationId", "must be an integer ≥ 1"))?,
-    };
+    let raw = body
+        .activation_id
+        .into_text()
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| ApiError::bad_field("activationId", "must be an integer ≥ 1"))?;
     let id = ActivationId::new(raw).map_err(|e| ApiError::bad_field("activationId", e))?;
     tracing::Span::current().record("activation_id", id.get());
     let status =
         FinishStatus::from_code(body.status).map_err(|e| ApiError::bad_field("status", e))?;
     let sum = body.sum.map(|s| fields::amount("sum", s)).transpose()?;
-    state
-        .engine
-        .finish(id, status, sum)
-        .await
-        .map_err(engine_error)?;
+    state.engine.finish(id, status, sum).await?;
     Ok(Reply::Success(Map::new()))
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use simrelay_actors::domain::{ExclusionPrefix, ExclusionSet};
-use simrelay_actors::{EngineError, NumberRequest};
+use simrelay_actors::NumberRequest;
 
 use super::{fields, Reply};
 use crate::error::ApiError;
@@ -21,15 +21,7 @@ struct Body {
     service: String,
     sum: f64,
     #[serde(rename = "exceptionPhoneSet", default)]
-    exception_phone_set: Option<Vec<PrefixItem>>,
-}
-
-/// The platform sends integers, SMSHub strings.
-#[derive(Deserialize)]
-#[serde(untagged, expecting = "an integer or a string of digits")]
-enum PrefixItem {
-    Int(u64),
-    Text(String),
+    exception_phone_set: Option<Vec<fields::IntOrText>>,
 }
 
 pub(super) async fn handle(
@@ -45,10 +37,7 @@ pub(super) async fn handle(
         .into_iter()
         .enumerate()
     {
-        let raw = match item {
-            PrefixItem::Int(n) => n.to_string(),
-            PrefixItem::Text(s) => s,
-        };
+        let raw = item.into_text();
         let prefix = ExclusionPrefix::parse(&raw)
             .map_err(|e| ApiError::bad_field(&format!("exceptionPhoneSet[{i}]"), e))?;
         prefixes.push(prefix);
@@ -63,7 +52,7 @@ pub(super) async fn handle(
     };
     let deadline = state.settings.onlinesim.get_number_deadline + EDGE_MARGIN;
     let reserved = match tokio::time::timeout(deadline, state.engine.get_number(request)).await {
-        Ok(result) => result.map_err(engine_error)?,
+        Ok(result) => result?,
         Err(_) => {
             tracing::warn!("GET_NUMBER missed its deadline; answering NO_NUMBERS");
             None
@@ -77,17 +66,4 @@ pub(super) async fn handle(
     out.insert("number".into(), Value::from(reservation.number.get()));
     out.insert("activationId".into(), Value::from(reservation.id.get()));
     Ok(Reply::Success(out))
-}
-
-pub(super) fn engine_error(e: EngineError) -> ApiError {
-    match e {
-        EngineError::Store(e) => ApiError::unavailable("STORE_UNAVAILABLE", e.to_string()),
-        EngineError::UnknownActivation(id) => ApiError::new(
-            actix_web::http::StatusCode::NOT_FOUND,
-            "UNKNOWN_ACTIVATION",
-            format!("no activation {id}"),
-        ),
-        EngineError::NotReady => ApiError::unavailable("NOT_READY", "state is being recovered"),
-        other => ApiError::unavailable("ENGINE_UNAVAILABLE", other.to_string()),
-    }
 }

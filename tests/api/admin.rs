@@ -1,20 +1,10 @@
 //! The admin API: Bearer-protected reads of SIMs and activations.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, clock_start, json_of, spawn_app, SUM};
-
-fn time(value: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(
-        value
-            .as_str()
-            .unwrap_or_else(|| panic!("not a time: {value}")),
-    )
-    .unwrap_or_else(|e| panic!("{value}: {e}"))
-    .with_timezone(&Utc)
-}
+use crate::helpers::{assert_error, clock_start, json_of, spawn_app, time, SUM};
 
 #[actix_rt::test]
 async fn admin_requires_the_bearer_token() {

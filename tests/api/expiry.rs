@@ -1,10 +1,10 @@
 //! The expiry safety net under a ManualClock: no sleeping, time moves when the test says so.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    clock_start, count, default_sims, services, settings, spawn_app, spawn_app_with, TestApp,
+    clock_start, count, default_sims, services, settings, spawn_app, spawn_app_with, time, TestApp,
 };
 
 const MEGAFON: u64 = 79161000003;
@@ -12,16 +12,6 @@ const MEGAFON: u64 = 79161000003;
 fn ttl_and_grace(app: &TestApp) -> TimeDelta {
     let o = &app.settings.onlinesim;
     TimeDelta::from_std(o.activation_ttl + o.expiry_grace).unwrap()
-}
-
-fn time(value: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(
-        value
-            .as_str()
-            .unwrap_or_else(|| panic!("not a time: {value}")),
-    )
-    .unwrap_or_else(|e| panic!("{value}: {e}"))
-    .with_timezone(&Utc)
 }
 
 #[actix_rt::test]

@@ -387,3 +387,14 @@ pub fn success_of(reply: &(StatusCode, Value)) -> (u64, u64) {
     assert!(id >= 1, "{body}");
     (number, id)
 }
+
+/// An RFC 3339 time from an admin answer.
+pub fn time(value: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(
+        value
+            .as_str()
+            .unwrap_or_else(|| panic!("not a time: {value}")),
+    )
+    .unwrap_or_else(|e| panic!("{value}: {e}"))
+    .with_timezone(&Utc)
+}
