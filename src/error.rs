@@ -101,6 +101,12 @@ impl From<EngineError> for ApiError {
             EngineError::UnknownNumber(n) => {
                 ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_SIM", format!("no SIM {n}"))
             }
+            EngineError::UnknownSms(id) => {
+                ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_SMS", format!("no SMS {id}"))
+            }
+            EngineError::NotRedeliverable(why) => {
+                ApiError::new(StatusCode::CONFLICT, "NOT_REDELIVERABLE", why)
+            }
             other => ApiError::unavailable("ENGINE_UNAVAILABLE", other.to_string()),
         }
     }

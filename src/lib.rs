@@ -3,11 +3,14 @@
 
 pub mod admin;
 pub mod auth;
+pub mod body;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod gateway;
 pub mod metrics;
 pub mod ops;
+pub mod push_sms;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -16,6 +16,12 @@ const STOCK: &str = "simrelay_stock";
 const SIMS: &str = "simrelay_sims";
 const STORE_UP: &str = "simrelay_store_up";
 const READY: &str = "simrelay_ready";
+const SMS: &str = "simrelay_sms";
+const OUTBOX_DEPTH: &str = "simrelay_outbox_depth";
+const OUTBOX_OLDEST: &str = "simrelay_outbox_oldest_pending_seconds";
+const PUSH_SMS: &str = "simrelay_push_sms_total";
+const PUSH_SMS_SECONDS: &str = "simrelay_push_sms_duration_seconds";
+const POSSIBLE_REPEATS: &str = "simrelay_push_sms_possible_repeats";
 
 /// The metrics simrelay exports.
 #[derive(Clone)]
@@ -28,6 +34,12 @@ pub struct Metrics {
     sims: IntGauge,
     store_up: IntGauge,
     ready: IntGauge,
+    sms: IntGaugeVec,
+    outbox_depth: IntGauge,
+    outbox_oldest: prometheus::Gauge,
+    push_sms: IntCounterVec,
+    push_sms_seconds: Histogram,
+    possible_repeats: IntGauge,
 }
 
 impl Metrics {
@@ -64,7 +76,41 @@ impl Metrics {
         registry.register(Box::new(get_number_seconds.clone()))?;
         registry.register(Box::new(active_activations.clone()))?;
         registry.register(Box::new(stock.clone()))?;
+        let sms = IntGaugeVec::new(
+            Opts::new(
+                SMS,
+                "SMS accepted from the gateway, by delivery state (received = all)",
+            ),
+            &["state"],
+        )?;
+        let outbox_depth = IntGauge::new(OUTBOX_DEPTH, "SMS waiting for the platform to confirm")?;
+        let outbox_oldest = prometheus::Gauge::new(
+            OUTBOX_OLDEST,
+            "Age of the oldest SMS waiting for the platform (0 when none)",
+        )?;
+        let push_sms = IntCounterVec::new(
+            Opts::new(
+                PUSH_SMS,
+                "PUSH_SMS attempts by outcome (SUCCESS, platform code, HTTP_xxx, NETWORK, TIMEOUT)",
+            ),
+            &["outcome"],
+        )?;
+        let push_sms_seconds = Histogram::with_opts(
+            HistogramOpts::new(PUSH_SMS_SECONDS, "Time of one PUSH_SMS attempt").buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
+        )?;
+        let possible_repeats = IntGauge::new(
+            POSSIBLE_REPEATS,
+            "SMS found mid-delivery at start-up: the platform may have seen them once more",
+        )?;
         registry.register(Box::new(sims.clone()))?;
+        registry.register(Box::new(sms.clone()))?;
+        registry.register(Box::new(outbox_depth.clone()))?;
+        registry.register(Box::new(outbox_oldest.clone()))?;
+        registry.register(Box::new(push_sms.clone()))?;
+        registry.register(Box::new(push_sms_seconds.clone()))?;
+        registry.register(Box::new(possible_repeats.clone()))?;
         registry.register(Box::new(store_up.clone()))?;
         registry.register(Box::new(ready.clone()))?;
         Ok(Metrics {
@@ -76,6 +122,12 @@ impl Metrics {
             sims,
             store_up,
             ready,
+            sms,
+            outbox_depth,
+            outbox_oldest,
+            push_sms,
+            push_sms_seconds,
+            possible_repeats,
         })
     }
 
@@ -89,6 +141,12 @@ impl Metrics {
         self.get_number_seconds.observe(seconds);
     }
 
+    /// Counts one PUSH_SMS attempt.
+    pub fn push_sms_done(&self, outcome: &str, seconds: f64) {
+        self.push_sms.with_label_values(&[outcome]).inc();
+        self.push_sms_seconds.observe(seconds);
+    }
+
     /// Reads the engine's gauges and renders the text exposition.
     pub fn render(&self, engine: &Engine) -> Result<String, prometheus::Error> {
         self.active_activations
@@ -97,6 +155,27 @@ impl Metrics {
             .set(i64::try_from(engine.sim_count()).unwrap_or(i64::MAX));
         self.store_up.set(i64::from(engine.store_up()));
         self.ready.set(i64::from(engine.is_ready()));
+        let c = engine.sms_counts();
+        for (state, n) in [
+            ("received", c.received),
+            ("delivered", c.delivered),
+            ("failed", c.failed),
+            ("held", c.held),
+            ("unmatched", c.unmatched),
+            ("pending", c.pending),
+        ] {
+            self.sms
+                .with_label_values(&[state])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        self.outbox_depth
+            .set(i64::try_from(c.pending).unwrap_or(i64::MAX));
+        let oldest = c.oldest_pending.map_or(0.0, |at| {
+            (engine.now() - at).num_milliseconds().max(0) as f64 / 1000.0
+        });
+        self.outbox_oldest.set(oldest);
+        self.possible_repeats
+            .set(i64::try_from(engine.possible_repeats()).unwrap_or(i64::MAX));
         self.stock.reset();
         for country in engine.stock().countries {
             for (service, count) in &country.any {

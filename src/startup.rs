@@ -16,9 +16,10 @@ use simrelay_actors::store::Store;
 use simrelay_actors::{Clock, Engine};
 use tracing_actix_web::TracingLogger;
 
-use crate::config::{CountryTable, Mode, Settings};
+use crate::config::{CountryTable, FilteringMode, Mode, Settings};
 use crate::error::{not_found, JSON};
 use crate::metrics::Metrics;
+use crate::push_sms::PushSms;
 use crate::state::{AppState, Readiness};
 use crate::store::{MemoryStore, RedisStore};
 
@@ -77,12 +78,28 @@ impl Application {
         }
         let countries = CountryTable::builtin()?;
         let sims = settings.sim_specs(&countries)?;
-        let engine = Engine::new(store, clock, settings.engine());
+        let mut engine_settings = settings.engine();
+        if settings.filtering.mode == FilteringMode::Partner {
+            engine_settings.filter = Some(settings.service_patterns()?.into_filter());
+        }
+        let engine = Engine::new(store, clock, engine_settings);
+        let metrics = Metrics::new().context("registering metrics")?;
+        match &settings.onlinesim.push_sms_url {
+            Some(url) if settings.onlinesim.mode == Mode::V1 => {
+                let push = PushSms::new(&settings, url, metrics.clone())?;
+                engine.attach_delivery(Arc::new(push), settings.delivery());
+            }
+            _ => tracing::warn!(
+                "no onlinesim.push_sms_url: SMS are stored but not delivered until it is set"
+            ),
+        }
         let state = AppState {
             engine,
+            operators: Arc::new(settings.operator_table()?),
             settings: Arc::new(settings),
-            metrics: Metrics::new().context("registering metrics")?,
+            metrics,
             readiness: Readiness::not_ready("recovering state from the store"),
+            countries: Arc::new(countries),
         };
         let server = &state.settings.server;
         let listener = TcpListener::bind(server.listen)
@@ -190,6 +207,7 @@ fn serve(listener: TcpListener, state: &AppState, surface: Surface) -> anyhow::R
                 if surface != Surface::Platform {
                     crate::ops::routes(cfg);
                     crate::admin::routes(cfg);
+                    crate::gateway::routes(cfg);
                 }
             })
             .default_service(web::to(not_found))

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use simrelay_actors::Engine;
 
-use crate::config::Settings;
+use crate::config::{CountryTable, OperatorTable, Settings};
 use crate::metrics::Metrics;
 
 /// Shared application state.
@@ -20,6 +20,10 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Why the service is not ready, if it is not.
     pub readiness: Readiness,
+    /// Region → country name, for SIMs without a country.
+    pub countries: Arc<CountryTable>,
+    /// MCC-MNC → operator name, for SIMs reported by MCC-MNC.
+    pub operators: Arc<OperatorTable>,
 }
 
 /// `None` when ready, else the reason it is not.

@@ -61,3 +61,33 @@ impl Clock for ManualClock {
         Some(self.jumps.subscribe())
     }
 }
+
+/// What a background task sleeping until a deadline waits on: the deadline (in real time), an
+/// explicit wake-up, or a jump of a manual clock, whichever comes first.
+pub(crate) async fn wait_for(
+    wait: Option<std::time::Duration>,
+    woken: impl std::future::Future<Output = ()>,
+    jumps: &mut Option<watch::Receiver<()>>,
+) {
+    let sleep = async {
+        match wait {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let jump = async {
+        match jumps.as_mut() {
+            Some(rx) => {
+                if rx.changed().await.is_err() {
+                    std::future::pending::<()>().await
+                }
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = sleep => {}
+        _ = woken => {}
+        _ = jump => {}
+    }
+}

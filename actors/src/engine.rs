@@ -16,16 +16,21 @@ use crate::directory::{Directory, Peek};
 use crate::dispatcher::{Dispatcher, GetNumber};
 use crate::domain::{
     ActivationId, ActivationRecord, ActivationState, CountryName, ExclusionSet, FinishStatus,
-    Msisdn, OperatorName, ServiceName,
+    Msisdn, OperatorName, ServiceName, SmsId, SmsRecord, SmsState,
 };
 use crate::expiry::{self, Expiries};
 use crate::ids::IdAllocator;
 use crate::index::AvailabilityIndex;
 pub use crate::index::{Stock, StockCountry};
 use crate::ledger::Ledger;
-use crate::number::{Finish, Inspect, NumberActor, NumberError, NumberState, SimChange, Update};
+use crate::number::{
+    Finish, Inspect, NumberActor, NumberError, NumberState, ReceiveSms, SimChange, Update,
+};
+use crate::outbox::{self, DeliverySettings, Outbox, SmsSink};
 use crate::recovery;
 pub use crate::recovery::RecoveryReport;
+pub use crate::sms::SmsCounts;
+use crate::sms::SmsLedger;
 use crate::store::{Change, SimRecord, Store, StoreError};
 
 /// The engine's knobs, taken from the server's config.
@@ -42,6 +47,61 @@ pub struct EngineSettings {
     /// Cancelled activations (FINISH 4) after which a number is not offered for that service
     /// again.
     pub max_cancels: u8,
+    /// Two SMS with the same number, sender and text received this close together are one.
+    pub dedup_window: Duration,
+    /// Our-side filtering: SMS that do not belong to the ordered service are held.
+    pub filter: Option<SmsFilter>,
+}
+
+/// Our-side filtering (protocol §5.1): whether an SMS (sender, text) belongs to a service.
+#[derive(Clone)]
+pub struct SmsFilter(Arc<BelongsFn>);
+
+/// `(service, from, text) -> belongs`.
+type BelongsFn = dyn Fn(&ServiceName, &str, &str) -> bool + Send + Sync;
+
+impl SmsFilter {
+    /// Wraps a predicate `(service, from, text) -> belongs`.
+    pub fn new(f: impl Fn(&ServiceName, &str, &str) -> bool + Send + Sync + 'static) -> SmsFilter {
+        SmsFilter(Arc::new(f))
+    }
+
+    /// Whether the SMS belongs to the service.
+    pub fn belongs(&self, service: &ServiceName, from: &str, text: &str) -> bool {
+        (self.0)(service, from, text)
+    }
+}
+
+impl std::fmt::Debug for SmsFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SmsFilter")
+    }
+}
+
+/// What the gateway is told about an SMS it posted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmsReceipt {
+    /// simrelay's id of the SMS.
+    pub sms_id: SmsId,
+    /// The activation it belongs to.
+    pub activation_id: Option<ActivationId>,
+    /// It had been posted before; nothing new was stored.
+    pub duplicate: bool,
+}
+
+/// An SMS as the gateway posts it.
+#[derive(Debug, Clone)]
+pub struct IncomingSms {
+    /// The receiving SIM.
+    pub number: Msisdn,
+    /// Sender.
+    pub from: String,
+    /// Text.
+    pub text: String,
+    /// When the SIM received it, if the gateway knows.
+    pub received_at: Option<DateTime<Utc>>,
+    /// The gateway's message id.
+    pub gateway_id: Option<String>,
 }
 
 impl Default for EngineSettings {
@@ -52,6 +112,8 @@ impl Default for EngineSettings {
             offered: Vec::new(),
             get_number_deadline: Duration::from_secs(3),
             max_cancels: 4,
+            dedup_window: Duration::from_secs(120),
+            filter: None,
         }
     }
 }
@@ -159,6 +221,12 @@ pub enum EngineError {
     /// No activation has this id.
     #[error("unknown activation {0}")]
     UnknownActivation(ActivationId),
+    /// No SMS has this id.
+    #[error("unknown SMS {0}")]
+    UnknownSms(SmsId),
+    /// The SMS is not in a state that can be sent again.
+    #[error("{0}")]
+    NotRedeliverable(String),
     /// Recovery has not finished yet.
     #[error("not ready: state is being recovered")]
     NotReady,
@@ -179,6 +247,10 @@ pub(crate) struct Shared {
     pub(crate) index: Mutex<AvailabilityIndex>,
     pub(crate) ledger: Ledger,
     pub(crate) expiry: Expiries,
+    pub(crate) sms: SmsLedger,
+    pub(crate) outbox: Outbox,
+    /// Pending SMS found mid-attempt at recovery: the platform may see them once more.
+    pub(crate) possible_repeats: std::sync::atomic::AtomicU64,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) ids: IdAllocator,
@@ -234,6 +306,9 @@ impl Engine {
             index: Mutex::new(AvailabilityIndex::new(settings.offered.clone())),
             ledger: Ledger::new(),
             expiry: Expiries::default(),
+            sms: SmsLedger::default(),
+            outbox: Outbox::default(),
+            possible_repeats: Default::default(),
             ids: IdAllocator::new(Arc::clone(&store)),
             store,
             clock,
@@ -242,6 +317,7 @@ impl Engine {
             recovering: tokio::sync::Mutex::new(()),
         });
         actix::spawn(expiry::run(Arc::downgrade(&shared)));
+        actix::spawn(outbox::run(Arc::downgrade(&shared)));
         let dispatcher = Dispatcher::new(Arc::clone(&shared)).start();
         Engine { shared, dispatcher }
     }
@@ -366,6 +442,7 @@ impl Engine {
                 active: None,
                 used: Vec::new(),
                 cancels: Vec::new(),
+                last_activation: None,
             },
             pinned: spec.pinned,
         };
@@ -387,6 +464,53 @@ impl Engine {
             Update(SimChange::Describe { spec, online }),
         )
         .await
+    }
+
+    /// The gateway's complete list of SIMs in ports: each is created or updated and set online;
+    /// every other SIM goes offline (configured SIMs stay online). Answers (online, added,
+    /// removed): SIMs online after, SIMs that came online, SIMs that went offline.
+    pub async fn replace_online(
+        &self,
+        specs: Vec<SimSpec>,
+    ) -> Result<(usize, usize, usize), EngineError> {
+        use futures::StreamExt;
+        self.ensure_ready()?;
+        let listed: std::collections::HashSet<Msisdn> = specs.iter().map(|s| s.number).collect();
+        let was_online: std::collections::HashSet<Msisdn> = self
+            .shared
+            .index
+            .lock()
+            .online_numbers()
+            .into_iter()
+            .collect();
+        let added = specs
+            .iter()
+            .filter(|s| !was_online.contains(&s.number))
+            .count();
+        let ups: Vec<Result<(), EngineError>> = futures::stream::iter(specs)
+            .map(|spec| self.upsert_sim(spec, true))
+            .buffer_unordered(64)
+            .collect()
+            .await;
+        ups.into_iter().collect::<Result<(), _>>()?;
+        let gone: Vec<Msisdn> = was_online
+            .into_iter()
+            .filter(|n| !listed.contains(n))
+            .collect();
+        let downs: Vec<Result<(), EngineError>> = futures::stream::iter(gone.iter().copied())
+            .map(|n| self.set_online(n, false))
+            .buffer_unordered(64)
+            .collect()
+            .await;
+        downs.into_iter().collect::<Result<(), _>>()?;
+        let index = self.shared.index.lock();
+        let removed = gone.iter().filter(|n| !index.is_online(**n)).count();
+        Ok((index.online_numbers().len(), added, removed))
+    }
+
+    /// The number of the SIM in a port.
+    pub fn number_at(&self, port: &str) -> Option<Msisdn> {
+        self.shared.index.lock().number_at(port)
     }
 
     /// Sets a known SIM online or offline.
@@ -456,5 +580,75 @@ impl Engine {
     /// The engine's clock.
     pub fn now(&self) -> DateTime<Utc> {
         self.shared.clock.now()
+    }
+
+    /// Accepts an SMS from the gateway: stored before this returns, matched to the activation
+    /// active when it was received, queued for delivery.
+    pub async fn receive_sms(&self, sms: IncomingSms) -> Result<SmsReceipt, EngineError> {
+        self.ensure_ready()?;
+        let msg = ReceiveSms {
+            from: sms.from,
+            text: sms.text,
+            received_at: sms.received_at,
+            gateway_id: sms.gateway_id,
+        };
+        call(&self.shared, sms.number, msg).await
+    }
+
+    /// Connects SMS delivery to the platform; pending SMS start moving.
+    pub fn attach_delivery(&self, sink: Arc<dyn SmsSink>, settings: DeliverySettings) {
+        self.shared.outbox.attach(sink, settings);
+    }
+
+    /// Delivers what is due now and waits for those attempts (the background task does this by
+    /// itself; tests call it after moving a manual clock). Answers how many it attempted.
+    pub async fn deliver_due(&self) -> usize {
+        outbox::deliver_due(&self.shared).await
+    }
+
+    /// The newest SMS, optionally in one state.
+    pub fn sms(&self, state: Option<SmsState>, limit: usize) -> Vec<SmsRecord> {
+        self.shared.sms.newest(state, limit)
+    }
+
+    /// The SMS of one activation.
+    pub fn sms_of(&self, activation: ActivationId) -> Vec<SmsRecord> {
+        self.shared.sms.of_activation(activation)
+    }
+
+    /// SMS counts per delivery state.
+    pub fn sms_counts(&self) -> SmsCounts {
+        self.shared.sms.counts()
+    }
+
+    /// Pending SMS found mid-attempt at recovery (each may reach the platform twice).
+    pub fn possible_repeats(&self) -> u64 {
+        self.shared
+            .possible_repeats
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sends a failed (or held) SMS again: it becomes pending, due now. Answers the record.
+    pub async fn redeliver(&self, id: SmsId) -> Result<SmsRecord, EngineError> {
+        self.ensure_ready()?;
+        let mut record = self.shared.sms.get(id).ok_or(EngineError::UnknownSms(id))?;
+        if !matches!(record.state, SmsState::Failed | SmsState::Held)
+            || record.activation_id.is_none()
+        {
+            return Err(EngineError::NotRedeliverable(format!(
+                "SMS {id} is {:?}; only failed or held SMS of an activation are redelivered",
+                record.state
+            )));
+        }
+        let now = self.shared.clock.now();
+        record.state = SmsState::Pending;
+        record.next_attempt_at = Some(now);
+        self.shared
+            .store
+            .apply(vec![Change::Sms(record.clone())])
+            .await?;
+        self.shared.sms.put(record.clone());
+        self.shared.outbox.schedule(now, id);
+        Ok(record)
     }
 }

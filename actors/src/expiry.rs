@@ -137,26 +137,6 @@ pub(crate) async fn run(shared: Weak<Shared>) {
             .map(|at| (at - engine.clock.now()).to_std().unwrap_or_default());
         let woken = wake.notified();
         drop(engine);
-        let sleep = async {
-            match wait {
-                Some(d) => tokio::time::sleep(d).await,
-                None => std::future::pending().await,
-            }
-        };
-        let jump = async {
-            match jumps.as_mut() {
-                Some(rx) => {
-                    if rx.changed().await.is_err() {
-                        std::future::pending::<()>().await
-                    }
-                }
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = sleep => {}
-            _ = woken => {}
-            _ = jump => {}
-        }
+        crate::clock::wait_for(wait, woken, &mut jumps).await;
     }
 }

@@ -18,6 +18,10 @@ pub(crate) struct Facts {
     pub(crate) operator: Option<OperatorName>,
     /// Online, not blocked, not in an activation.
     pub(crate) available: bool,
+    /// In a port now.
+    pub(crate) online: bool,
+    /// Its port in the SIM bank.
+    pub(crate) port: Option<String>,
     /// Services it may no longer be offered for.
     pub(crate) exhausted: Vec<ServiceName>,
 }
@@ -95,6 +99,8 @@ pub(crate) struct AvailabilityIndex {
     listings: HashMap<Msisdn, Listing>,
     /// Rotates the starting pool of `any` requests so load spreads over operators.
     rotation: usize,
+    /// Port → number, for SMS the gateway posts by port.
+    ports: HashMap<String, Msisdn>,
 }
 
 impl AvailabilityIndex {
@@ -104,6 +110,7 @@ impl AvailabilityIndex {
             countries: BTreeMap::new(),
             listings: HashMap::new(),
             rotation: 0,
+            ports: HashMap::new(),
         }
     }
 
@@ -155,6 +162,19 @@ impl AvailabilityIndex {
     /// Records a number's current facts (new number, or a transition of a known one).
     pub(crate) fn update(&mut self, number: Msisdn, facts: Facts) {
         self.remove(number);
+        // Ports map to the SIM in them now: an offline SIM gives its port up.
+        if let Some(old) = self
+            .listings
+            .get(&number)
+            .and_then(|l| l.facts.port.clone())
+        {
+            if self.ports.get(&old) == Some(&number) {
+                self.ports.remove(&old);
+            }
+        }
+        if let Some(port) = facts.port.as_ref().filter(|_| facts.online) {
+            self.ports.insert(port.clone(), number);
+        }
         match self.listings.get_mut(&number) {
             Some(listing) => listing.facts = facts,
             None => {
@@ -220,6 +240,25 @@ impl AvailabilityIndex {
             listing.pending = true;
         }
         Some(picked)
+    }
+
+    /// The number in a port.
+    pub(crate) fn number_at(&self, port: &str) -> Option<Msisdn> {
+        self.ports.get(port).copied()
+    }
+
+    /// Whether a number is in a port now.
+    pub(crate) fn is_online(&self, number: Msisdn) -> bool {
+        self.listings.get(&number).is_some_and(|l| l.facts.online)
+    }
+
+    /// Every number in a port now.
+    pub(crate) fn online_numbers(&self) -> Vec<Msisdn> {
+        self.listings
+            .iter()
+            .filter(|(_, l)| l.facts.online)
+            .map(|(n, _)| *n)
+            .collect()
     }
 
     /// The counters GET_SERVICES reports.

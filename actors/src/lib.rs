@@ -16,11 +16,14 @@ mod ids;
 mod index;
 mod ledger;
 mod number;
+mod outbox;
 mod recovery;
+mod sms;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{
-    Engine, EngineError, EngineSettings, FinishOutcome, NumberRequest, RecoveryReport, Reservation,
-    SimSpec, SimView, Stock, StockCountry,
+    Engine, EngineError, EngineSettings, FinishOutcome, IncomingSms, NumberRequest, RecoveryReport,
+    Reservation, SimSpec, SimView, SmsCounts, SmsFilter, SmsReceipt, Stock, StockCountry,
 };
+pub use outbox::{DeliveryOutcome, DeliverySettings, SmsSink};

@@ -13,12 +13,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix::prelude::*;
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::domain::{
-    ActivationId, ActivationRecord, ActivationState, FinishStatus, Msisdn, ServiceName,
+    ActivationId, ActivationRecord, ActivationState, FinishStatus, Msisdn, ServiceName, SmsId,
+    SmsRecord, SmsState,
 };
-use crate::engine::{FinishOutcome, Shared, SimSpec, SimView};
+use crate::engine::{FinishOutcome, Shared, SimSpec, SimView, SmsReceipt};
 use crate::index::Facts;
 use crate::store::{Change, SimRecord, StoreError};
 
@@ -62,6 +63,8 @@ impl NumberState {
             country: r.country.clone(),
             operator: r.operator.clone(),
             available: r.online && !r.blocked && r.active.is_none(),
+            online: r.online,
+            port: r.port.clone(),
             exhausted,
         }
     }
@@ -132,6 +135,17 @@ pub(crate) enum SimChange {
 #[derive(Message, Clone)]
 #[rtype(result = "Result<(), NumberError>")]
 pub(crate) struct Update(pub(crate) SimChange);
+
+/// Accept an SMS the SIM received: de-duplicate, match it to the activation that was active
+/// when it was received, store it, queue it for delivery.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<SmsReceipt, NumberError>")]
+pub(crate) struct ReceiveSms {
+    pub(crate) from: String,
+    pub(crate) text: String,
+    pub(crate) received_at: Option<DateTime<Utc>>,
+    pub(crate) gateway_id: Option<String>,
+}
 
 /// Read the number's state.
 #[derive(Message, Clone)]
@@ -265,6 +279,7 @@ impl Handler<Reserve> for NumberActor {
             };
             let mut sim = sim_before;
             sim.active = Some(id);
+            sim.last_activation = Some(id);
             shared
                 .store
                 .apply(vec![Change::Activation(record.clone()), Change::Sim(sim)])
@@ -275,6 +290,7 @@ impl Handler<Reserve> for NumberActor {
             |written, act, _ctx| match written {
                 Ok(record) => {
                     act.state.record.active = Some(record.id);
+                    act.state.record.last_activation = Some(record.id);
                     act.shared.ledger.put(record.clone());
                     if let Some(at) = record.expires_at {
                         let grace = delta(act.shared.settings.expiry_grace);
@@ -429,5 +445,103 @@ impl Handler<Inspect> for NumberActor {
         }
         let view = self.state.view();
         self.answer(Ok(view))
+    }
+}
+
+impl NumberActor {
+    /// The activation an SMS received at `at` belongs to: the current or the last one, if it
+    /// was open at that moment.
+    fn activation_at(&self, at: DateTime<Utc>) -> Option<ActivationRecord> {
+        let r = &self.state.record;
+        let candidate = r.active.or(r.last_activation)?;
+        self.shared.ledger.get(candidate).filter(|a| {
+            let closed = a.expired_at.or(a.finished_at);
+            a.created_at <= at && closed.is_none_or(|c| c >= at)
+        })
+    }
+}
+
+impl Handler<ReceiveSms> for NumberActor {
+    type Result = Reply<SmsReceipt>;
+
+    fn handle(&mut self, msg: ReceiveSms, _: &mut Context<Self>) -> Self::Result {
+        if self.retired {
+            return ready(Err(NumberError::Retired));
+        }
+        let number = self.state.number();
+        let sms = &self.shared.sms;
+        let now = self.shared.clock.now();
+        let received_at = msg.received_at.unwrap_or(now);
+        let window = delta(self.shared.settings.dedup_window);
+        let twin = match &msg.gateway_id {
+            Some(gid) => sms.by_gateway_id(number, gid),
+            None => sms.recent_twin(number, &msg.from, &msg.text, received_at, window),
+        };
+        if let Some(twin) = twin.and_then(|id| sms.get(id)) {
+            tracing::debug!(sms_id = %twin.id, %number, "duplicate SMS from the gateway");
+            return self.answer(Ok(SmsReceipt {
+                sms_id: twin.id,
+                activation_id: twin.activation_id,
+                duplicate: true,
+            }));
+        }
+        let activation = self.activation_at(received_at);
+        let state = match &activation {
+            None => SmsState::Unmatched,
+            Some(a) if a.service.is_rent() => SmsState::Pending,
+            Some(a) => match &self.shared.settings.filter {
+                Some(filter) if !filter.belongs(&a.service, &msg.from, &msg.text) => SmsState::Held,
+                _ => SmsState::Pending,
+            },
+        };
+        let shared = Arc::clone(&self.shared);
+        let write = async move {
+            let id = SmsId(shared.ids.next().await?.get());
+            let record = SmsRecord {
+                id,
+                number,
+                from: msg.from,
+                text: msg.text,
+                received_at,
+                accepted_at: now,
+                gateway_id: msg.gateway_id,
+                activation_id: activation.as_ref().map(|a| a.id),
+                service: activation.map(|a| a.service),
+                state,
+                attempts: 0,
+                last_error: None,
+                next_attempt_at: (state == SmsState::Pending).then_some(now),
+                delivered_at: None,
+                in_flight: false,
+            };
+            shared
+                .store
+                .apply(vec![Change::Sms(record.clone())])
+                .await?;
+            Ok::<_, StoreError>(record)
+        };
+        AtomicResponse::new(Box::pin(write.into_actor(self).map(
+            |written, act, _ctx| {
+                let out = match written {
+                    Ok(record) => {
+                        let receipt = SmsReceipt {
+                            sms_id: record.id,
+                            activation_id: record.activation_id,
+                            duplicate: false,
+                        };
+                        tracing::debug!(sms_id = %record.id, number = %record.number, state = ?record.state, "SMS accepted");
+                        let due = record.next_attempt_at.map(|at| (at, record.id));
+                        act.shared.sms.put(record);
+                        if let Some((at, id)) = due {
+                            act.shared.outbox.schedule(at, id);
+                        }
+                        Ok(receipt)
+                    }
+                    Err(e) => Err(NumberError::Store(e)),
+                };
+                act.settle();
+                out
+            },
+        )))
     }
 }

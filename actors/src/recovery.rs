@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::domain::{ActivationId, ActivationRecord, ActivationState, Msisdn};
+use crate::domain::{ActivationId, ActivationRecord, ActivationState, Msisdn, SmsState};
 use crate::engine::{EngineError, Shared, SimSpec};
 use crate::number::NumberState;
 use crate::store::{Change, SimRecord};
@@ -98,6 +98,7 @@ pub(crate) async fn recover(
                 active: busy.get(&spec.number).copied(),
                 used: Vec::new(),
                 cancels: Vec::new(),
+                last_activation: None,
             },
             pinned: true,
         });
@@ -146,6 +147,25 @@ pub(crate) async fn recover(
             index.update(number, state.facts(max_cancels));
             shared.directory.insert(state);
         }
+    }
+    let mut in_flight = 0u64;
+    for sms in snapshot.sms {
+        if sms.state == SmsState::Pending {
+            in_flight += u64::from(sms.in_flight);
+            shared
+                .outbox
+                .schedule(sms.next_attempt_at.unwrap_or(now), sms.id);
+        }
+        shared.sms.put(sms);
+    }
+    if in_flight > 0 {
+        tracing::warn!(
+            in_flight,
+            "SMS were mid-delivery when simrelay stopped; the platform may see each once more"
+        );
+        shared
+            .possible_repeats
+            .fetch_add(in_flight, std::sync::atomic::Ordering::Relaxed);
     }
     let report = RecoveryReport {
         millis: started.elapsed().as_millis(),

@@ -1,7 +1,8 @@
 //! The Store port: how the engine makes its state durable.
 //!
 //! Deliberately narrow: apply a batch of record upserts atomically, load everything at start,
-//! and hand out activation ids. The engine never acknowledges a transition (a reservation, a
+//! and hand out ids. The SMS outbox is part of it: an SMS record is written before the gateway
+//! is answered, and its delivery state (pending, delivered, failed) is written as it changes. The engine never acknowledges a transition (a reservation, a
 //! FINISH effect, a block) before `apply` has returned `Ok`. Implementations live in the server
 //! crate (`src/store/`): Redis for production, memory for tests and the quick start.
 
@@ -11,7 +12,7 @@ use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    ActivationId, ActivationRecord, CountryName, Msisdn, OperatorName, ServiceName,
+    ActivationId, ActivationRecord, CountryName, Msisdn, OperatorName, ServiceName, SmsRecord,
 };
 
 /// The persisted state of one SIM.
@@ -35,6 +36,10 @@ pub struct SimRecord {
     pub used: Vec<ServiceName>,
     /// Cancelled activations (FINISH 4) per service.
     pub cancels: Vec<(ServiceName, u8)>,
+    /// The most recent activation on this number (active or closed): an SMS received after
+    /// it closed belongs to no activation.
+    #[serde(default)]
+    pub last_activation: Option<ActivationId>,
 }
 
 /// One upsert in a batch.
@@ -44,6 +49,9 @@ pub enum Change {
     Sim(SimRecord),
     /// Write the whole activation record.
     Activation(ActivationRecord),
+    /// Write the whole SMS record (its delivery state included: the outbox is the set of
+    /// pending SMS).
+    Sms(SmsRecord),
 }
 
 /// Everything the store holds, for recovery at start.
@@ -53,6 +61,8 @@ pub struct Snapshot {
     pub sims: Vec<SimRecord>,
     /// Every activation kept.
     pub activations: Vec<ActivationRecord>,
+    /// Every SMS kept, pending ones (the outbox) included.
+    pub sms: Vec<SmsRecord>,
 }
 
 /// A store failure; the engine answers ERROR / NO_NUMBERS rather than acknowledge.

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
-use simrelay_actors::domain::{ActivationId, ActivationState, Msisdn};
+use simrelay_actors::domain::{ActivationId, ActivationState, Msisdn, SmsId, SmsState};
 
 use crate::auth::require_bearer;
 use crate::error::{json_response, ApiError};
@@ -22,6 +22,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/sims", web::get().to(sims))
             .route("/activations", web::get().to(activations))
             .route("/activations/{id}", web::get().to(activation))
+            .route("/sms", web::get().to(sms))
+            .route("/sms/{id}/redeliver", web::post().to(redeliver))
             .route("/sims/{number}/block", web::post().to(block))
             .route("/sims/{number}/unblock", web::post().to(unblock)),
     );
@@ -129,4 +131,58 @@ async fn set_blocked(
     state.engine.set_blocked(number, blocked).await?;
     let sim = state.engine.sim(number).await?;
     Ok(json_response(StatusCode::OK, &json!({ "sim": sim })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmsQuery {
+    state: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /admin/sms?state=pending|delivered|failed|held|unmatched&limit=N`: newest first.
+async fn sms(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    authorise(&req, &state)?;
+    let query = web::Query::<SmsQuery>::from_query(req.query_string())
+        .map_err(|e| ApiError::bad_request("BAD_QUERY", e.to_string()))?;
+    let wanted = match query.state.as_deref() {
+        None => None,
+        Some("pending") => Some(SmsState::Pending),
+        Some("delivered") => Some(SmsState::Delivered),
+        Some("failed") => Some(SmsState::Failed),
+        Some("held") => Some(SmsState::Held),
+        Some("unmatched") => Some(SmsState::Unmatched),
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "BAD_QUERY",
+                format!(
+                    "state {other:?} is not one of pending, delivered, failed, held, unmatched"
+                ),
+            ))
+        }
+    };
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::bad_request(
+            "BAD_QUERY",
+            format!("limit must be 1 to {MAX_LIMIT}"),
+        ));
+    }
+    let list = state.engine.sms(wanted, limit);
+    Ok(json_response(StatusCode::OK, &json!({ "sms": list })))
+}
+
+/// `POST /admin/sms/{id}/redeliver`: a failed or held SMS goes back to the outbox.
+async fn redeliver(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorise(&req, &state)?;
+    let id = path
+        .parse::<u64>()
+        .map(SmsId)
+        .map_err(|_| ApiError::bad_request("BAD_ID", "SMS ids are integers"))?;
+    let record = state.engine.redeliver(id).await?;
+    Ok(json_response(StatusCode::OK, &json!({ "sms": record })))
 }

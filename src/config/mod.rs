@@ -4,6 +4,8 @@
 //! or an invalid SIM stops start-up with a message naming the key (and the file).
 
 mod countries;
+mod operators;
+mod patterns;
 mod secret;
 
 use std::net::SocketAddr;
@@ -18,6 +20,8 @@ use simrelay_actors::domain::{CountryName, Msisdn, OperatorName, ServiceName};
 use simrelay_actors::{EngineSettings, SimSpec};
 
 pub use countries::CountryTable;
+pub use operators::OperatorTable;
+pub use patterns::ServicePatterns;
 pub use secret::Secret;
 
 /// The file `serve` and `check-config` read when `--config` is not given.
@@ -39,6 +43,10 @@ pub struct Settings {
     pub gateway: GatewaySettings,
     /// The admin API.
     pub admin: AdminSettings,
+    /// PUSH_SMS delivery details the protocol leaves open.
+    pub push_sms: PushSmsSettings,
+    /// Our-side SMS filtering.
+    pub filtering: FilteringSettings,
     /// Logging.
     pub log: LogSettings,
     /// SIMs that are always online.
@@ -190,11 +198,105 @@ impl Default for ServicesSettings {
 }
 
 /// `[gateway]`
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GatewaySettings {
     /// Bearer token of the SIM-bank side.
     pub token: Secret,
+    /// Two SMS without a gateway id, with the same number, sender and text, received this
+    /// close together are one (SIM banks deliver some SMS twice).
+    #[serde(with = "humantime_serde")]
+    pub dedup_window: Duration,
+    /// MCC-MNC → operator table; absent: the built-in `config/operators.toml`.
+    pub operators_file: Option<PathBuf>,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        GatewaySettings {
+            token: Secret::default(),
+            dedup_window: Duration::from_secs(120),
+            operators_file: None,
+        }
+    }
+}
+
+/// JSON type of PUSH_SMS `phone`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PhoneType {
+    /// `79281234567` (SMSHub and OnlineSIM's legacy/test rules).
+    Integer,
+    /// `"79281234567"` (OnlineSIM's current schema).
+    String,
+}
+
+/// What PUSH_SMS `smsId` carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsIdKind {
+    /// The activation id (OnlineSIM's documentation).
+    Activation,
+    /// simrelay's own id of the SMS, unique per SMS (SMSHub).
+    Unique,
+}
+
+/// `[push_sms]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PushSmsSettings {
+    /// JSON type of `phone`.
+    pub phone_type: PhoneType,
+    /// What `smsId` carries.
+    pub sms_id: SmsIdKind,
+    /// Give up after this many attempts; 0 retries forever.
+    pub max_attempts: u32,
+    /// Deliveries in flight at once.
+    pub concurrency: usize,
+    /// How long one PUSH_SMS may take.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for PushSmsSettings {
+    fn default() -> Self {
+        PushSmsSettings {
+            phone_type: PhoneType::Integer,
+            sms_id: SmsIdKind::Activation,
+            max_attempts: 0,
+            concurrency: 16,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Who filters SMS against the ordered service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilteringMode {
+    /// The platform filters (its default); simrelay forwards every SMS of an activation.
+    Off,
+    /// simrelay holds SMS that match none of the ordered service's patterns.
+    Partner,
+}
+
+/// `[filtering]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilteringSettings {
+    /// `off` or `partner`.
+    pub mode: FilteringMode,
+    /// Service patterns; absent: the built-in `config/services.toml`.
+    pub services_file: Option<PathBuf>,
+}
+
+impl Default for FilteringSettings {
+    fn default() -> Self {
+        FilteringSettings {
+            mode: FilteringMode::Off,
+            services_file: None,
+        }
+    }
 }
 
 /// `[admin]`
@@ -309,6 +411,7 @@ impl Settings {
             ("onlinesim.push_retry_interval", o.push_retry_interval),
             ("onlinesim.v2_heartbeat", o.v2_heartbeat),
             ("store.command_timeout", self.store.command_timeout),
+            ("push_sms.timeout", self.push_sms.timeout),
         ] {
             if d.is_zero() {
                 bail!("{key} must be longer than zero");
@@ -335,11 +438,43 @@ impl Settings {
                 bail!("sims[{i}].number: {} is listed twice", sim.number);
             }
         }
+        if self.push_sms.concurrency == 0 {
+            bail!("push_sms.concurrency must be at least 1");
+        }
         self.sim_specs(&CountryTable::builtin()?)?;
+        self.operator_table()?;
+        self.service_patterns()?;
         Ok(())
     }
 
-    /// The engine's settings.
+    /// The MCC-MNC → operator table in use.
+    pub fn operator_table(&self) -> anyhow::Result<OperatorTable> {
+        match &self.gateway.operators_file {
+            Some(path) => OperatorTable::from_file(path)
+                .with_context(|| format!("gateway.operators_file = {}", path.display())),
+            None => OperatorTable::builtin(),
+        }
+    }
+
+    /// The service patterns in use.
+    pub fn service_patterns(&self) -> anyhow::Result<ServicePatterns> {
+        match &self.filtering.services_file {
+            Some(path) => ServicePatterns::from_file(path)
+                .with_context(|| format!("filtering.services_file = {}", path.display())),
+            None => ServicePatterns::builtin(),
+        }
+    }
+
+    /// The outbox's settings.
+    pub fn delivery(&self) -> simrelay_actors::DeliverySettings {
+        simrelay_actors::DeliverySettings {
+            retry_interval: self.onlinesim.push_retry_interval,
+            max_attempts: (self.push_sms.max_attempts > 0).then_some(self.push_sms.max_attempts),
+            concurrency: self.push_sms.concurrency,
+        }
+    }
+
+    /// The engine's settings (the SMS filter is added by start-up, from [`Settings::service_patterns`]).
     pub fn engine(&self) -> EngineSettings {
         let mut offered = self.services.offered.clone();
         offered.dedup();
@@ -352,6 +487,8 @@ impl Settings {
             offered,
             get_number_deadline: self.onlinesim.get_number_deadline,
             max_cancels: 4,
+            dedup_window: self.gateway.dedup_window,
+            filter: None,
         }
     }
 

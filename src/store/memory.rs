@@ -5,13 +5,14 @@ use std::ops::Range;
 
 use futures::future::{self, BoxFuture};
 use parking_lot::Mutex;
-use simrelay_actors::domain::{ActivationId, ActivationRecord, Msisdn};
+use simrelay_actors::domain::{ActivationId, ActivationRecord, Msisdn, SmsId, SmsRecord};
 use simrelay_actors::store::{Change, SimRecord, Snapshot, Store, StoreError};
 
 #[derive(Default)]
 struct Inner {
     sims: HashMap<Msisdn, SimRecord>,
     activations: HashMap<ActivationId, ActivationRecord>,
+    sms: HashMap<SmsId, SmsRecord>,
     next_id: u64,
 }
 
@@ -39,6 +40,9 @@ impl Store for MemoryStore {
                 Change::Activation(a) => {
                     inner.activations.insert(a.id, a);
                 }
+                Change::Sms(sms) => {
+                    inner.sms.insert(sms.id, sms);
+                }
             }
         }
         Box::pin(future::ready(Ok(())))
@@ -49,6 +53,7 @@ impl Store for MemoryStore {
         let snapshot = Snapshot {
             sims: inner.sims.values().cloned().collect(),
             activations: inner.activations.values().cloned().collect(),
+            sms: inner.sms.values().cloned().collect(),
         };
         Box::pin(future::ready(Ok(snapshot)))
     }

@@ -6,7 +6,8 @@
 //! |---|---|---|---|
 //! | `P:sims` | hash | number → SIM record (JSON) | one field per SIM: a change rewrites one field; recovery scans it in chunks |
 //! | `P:activations` | hash | activation id → activation record (JSON) | FINISH must work for every id ever answered SUCCESS, so records are kept |
-//! | `P:activation_seq` | string | last activation id handed out | `INCRBY` reserves id blocks atomically; never goes back, so ids are never reused |
+//! | `P:sms` | hash | SMS id → SMS record (JSON, delivery state included) | the outbox is the set of pending SMS: stored before the gateway is answered, updated per attempt |
+//! | `P:activation_seq` | string | last id handed out (activations and SMS) | `INCRBY` reserves id blocks atomically; never goes back, so ids are never reused |
 //!
 //! Writes are group-committed: [`Store::apply`] queues its batch (bounded queue) and one writer
 //! task sends everything queued meanwhile as a single `MULTI … EXEC` pipeline, so with
@@ -39,6 +40,7 @@ const PING_EVERY: Duration = Duration::from_secs(1);
 struct Keys {
     sims: String,
     activations: String,
+    sms: String,
     activation_seq: String,
 }
 
@@ -74,6 +76,7 @@ impl RedisStore {
             keys: Keys {
                 sims: format!("{prefix}:sims"),
                 activations: format!("{prefix}:activations"),
+                sms: format!("{prefix}:sms"),
                 activation_seq: format!("{prefix}:activation_seq"),
             },
             timeout,
@@ -182,6 +185,9 @@ impl Inner {
                         .map(|json| (&self.keys.sims, sim.number.get(), json)),
                     Change::Activation(a) => serde_json::to_string(a)
                         .map(|json| (&self.keys.activations, a.id.get(), json)),
+                    Change::Sms(sms) => {
+                        serde_json::to_string(sms).map(|json| (&self.keys.sms, sms.id.0, json))
+                    }
                 }
                 .map_err(|e| StoreError(format!("cannot encode a record: {e}")))?;
                 pipe.hset(encoded.0, encoded.1, encoded.2).ignore();
@@ -276,6 +282,7 @@ impl Store for RedisStore {
             Ok(Snapshot {
                 sims: inner.scan(&inner.keys.sims).await?,
                 activations: inner.scan(&inner.keys.activations).await?,
+                sms: inner.scan(&inner.keys.sms).await?,
             })
         })
     }

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 
 /// Deserialises `object` into `T` after checking that every `required` field is present and
 /// not null.
-pub(super) fn parse<T: DeserializeOwned>(
+pub(crate) fn parse<T: DeserializeOwned>(
     object: Map<String, Value>,
     required: &[&str],
 ) -> Result<T, ApiError> {

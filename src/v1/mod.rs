@@ -5,8 +5,7 @@
 //! parsing. Authentication: the body's `key` or an `Authorization: Bearer` header, compared in
 //! constant time.
 
-mod body;
-mod fields;
+pub(crate) mod fields;
 mod finish_activation;
 mod get_number;
 mod get_services;
@@ -18,6 +17,7 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use crate::auth::bearer;
+use crate::body;
 use crate::error::{json_response, ApiError};
 use crate::state::AppState;
 

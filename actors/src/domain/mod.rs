@@ -4,11 +4,13 @@ mod activation;
 mod exclusion;
 mod msisdn;
 mod names;
+mod sms;
 
 pub use activation::{ActivationId, ActivationRecord, ActivationState, FinishStatus};
 pub use exclusion::{ExclusionPrefix, ExclusionSet};
 pub use msisdn::{LexiKey, Msisdn};
 pub use names::{CountryName, NameError, OperatorName, ServiceName};
+pub use sms::{SmsId, SmsRecord, SmsState};
 
 /// Why a raw value was refused at the edge; the message is shown to the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,4 +1,4 @@
-//! Reading a v1 request body: a size cap on the wire, gzip recognised by its magic bytes (with
+//! Reading a request body (v1 endpoint, gateway): a size cap on the wire, gzip recognised by its magic bytes (with
 //! or without `Content-Encoding`), a cap on the decoded size enforced while decoding (so a gzip
 //! bomb costs at most that much memory), then UTF-8 and JSON.
 
@@ -22,7 +22,7 @@ fn too_large(what: &str, limit: usize) -> ApiError {
 }
 
 /// Reads the whole body, decoding gzip; never holds more than the configured caps.
-pub(super) async fn read(
+pub async fn read(
     mut payload: web::Payload,
     max_body: usize,
     max_decoded: usize,
@@ -45,7 +45,7 @@ pub(super) async fn read(
 }
 
 /// Decodes gzip (several members allowed) up to `cap` bytes.
-pub(crate) fn gunzip(data: &[u8], cap: usize) -> Result<Vec<u8>, ApiError> {
+pub fn gunzip(data: &[u8], cap: usize) -> Result<Vec<u8>, ApiError> {
     let mut decoded = Vec::new();
     flate2::read::MultiGzDecoder::new(data)
         .take(cap as u64 + 1)
@@ -58,7 +58,7 @@ pub(crate) fn gunzip(data: &[u8], cap: usize) -> Result<Vec<u8>, ApiError> {
 }
 
 /// Parses the body as a UTF-8 JSON object.
-pub(super) fn json_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+pub fn json_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| ApiError::bad_request("BAD_ENCODING", format!("body is not UTF-8: {e}")))?;
     match serde_json::from_str::<Value>(text) {

@@ -1,0 +1,73 @@
+//! SMS received by a SIM, and their delivery state.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{ActivationId, Msisdn, ServiceName};
+
+/// simrelay's id of a received SMS (taken from the same never-reused sequence as activation
+/// ids, so it is unique across both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SmsId(pub u64);
+
+impl fmt::Display for SmsId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Where an SMS is on its way to the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmsState {
+    /// Matched to an activation; being delivered until the platform confirms.
+    Pending,
+    /// The platform confirmed it; never sent again.
+    Delivered,
+    /// The platform refused it for good (NO_OPERATION, BAD_SERVICE, …) or the attempt cap was hit.
+    Failed,
+    /// Our-side filtering found it does not belong to the ordered service; kept, not sent.
+    Held,
+    /// No activation was active on the number when it arrived; kept, not sent.
+    Unmatched,
+}
+
+/// Everything simrelay keeps about one SMS; the unit the store persists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SmsRecord {
+    /// simrelay's id.
+    pub id: SmsId,
+    /// The receiving SIM.
+    pub number: Msisdn,
+    /// Sender name or number.
+    pub from: String,
+    /// Message text.
+    pub text: String,
+    /// When the SIM received it (the gateway's time, or ours when it gave none).
+    pub received_at: DateTime<Utc>,
+    /// When simrelay accepted it.
+    pub accepted_at: DateTime<Utc>,
+    /// The gateway's message id, for de-duplication.
+    pub gateway_id: Option<String>,
+    /// The activation it belongs to.
+    pub activation_id: Option<ActivationId>,
+    /// The service of that activation (`rent` changes the PUSH_SMS body).
+    pub service: Option<ServiceName>,
+    /// Delivery state.
+    pub state: SmsState,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// The last attempt's failure, or the platform's refusal.
+    pub last_error: Option<String>,
+    /// When the next attempt is due (pending only).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When the platform confirmed it.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Set while an attempt is in flight; found set after a crash it means the platform may
+    /// have confirmed an attempt we never recorded, so one repeat is possible.
+    #[serde(default)]
+    pub in_flight: bool,
+}

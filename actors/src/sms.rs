@@ -1,0 +1,169 @@
+//! The SMS ledger: every SMS simrelay accepted, with the indexes intake needs to recognise a
+//! repeat (the gateway's id, or the same sender and text within a short window).
+//!
+//! Records are created by the receiving number's actor (so intake of one number is serial and
+//! de-duplication race-free) and their delivery state is written by the outbox task that owns
+//! the delivery in flight.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use parking_lot::Mutex;
+
+use crate::domain::{ActivationId, Msisdn, SmsId, SmsRecord, SmsState};
+
+/// How many recent (number, sender, text) keys are kept before old ones are pruned.
+const RECENT_PRUNE_AT: usize = 100_000;
+
+#[derive(Default)]
+struct Inner {
+    by_id: BTreeMap<SmsId, SmsRecord>,
+    by_gateway_id: HashMap<(Msisdn, String), SmsId>,
+    recent: HashMap<(Msisdn, String, String), (DateTime<Utc>, SmsId)>,
+    by_activation: HashMap<ActivationId, Vec<SmsId>>,
+    /// Kept up to date on every put, so metrics never scan the ledger.
+    per_state: HashMap<SmsState, u64>,
+    pending: std::collections::BTreeSet<(DateTime<Utc>, SmsId)>,
+}
+
+/// Counts per delivery state, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SmsCounts {
+    /// Every SMS accepted.
+    pub received: u64,
+    /// Confirmed by the platform.
+    pub delivered: u64,
+    /// Refused for good.
+    pub failed: u64,
+    /// Held by our-side filtering.
+    pub held: u64,
+    /// No activation to deliver to.
+    pub unmatched: u64,
+    /// Waiting for delivery (the outbox depth).
+    pub pending: u64,
+    /// When the oldest pending SMS was accepted.
+    pub oldest_pending: Option<DateTime<Utc>>,
+}
+
+/// See the module documentation.
+#[derive(Default)]
+pub(crate) struct SmsLedger {
+    inner: Mutex<Inner>,
+}
+
+impl SmsLedger {
+    /// A copy of one SMS.
+    pub(crate) fn get(&self, id: SmsId) -> Option<SmsRecord> {
+        self.inner.lock().by_id.get(&id).cloned()
+    }
+
+    /// Inserts or replaces a record and its indexes.
+    pub(crate) fn put(&self, record: SmsRecord) {
+        let mut inner = self.inner.lock();
+        if let Some(gid) = &record.gateway_id {
+            inner
+                .by_gateway_id
+                .insert((record.number, gid.clone()), record.id);
+        }
+        let key = (record.number, record.from.clone(), record.text.clone());
+        let newer = inner
+            .recent
+            .get(&key)
+            .is_none_or(|(at, _)| *at <= record.received_at);
+        if newer {
+            inner.recent.insert(key, (record.received_at, record.id));
+        }
+        if let Some(a) = record.activation_id {
+            let list = inner.by_activation.entry(a).or_default();
+            if !list.contains(&record.id) {
+                list.push(record.id);
+            }
+        }
+        if inner.recent.len() > RECENT_PRUNE_AT {
+            let horizon = record.received_at - TimeDelta::hours(1);
+            inner.recent.retain(|_, (at, _)| *at >= horizon);
+        }
+        if let Some(old) = inner
+            .by_id
+            .get(&record.id)
+            .map(|r| (r.state, r.accepted_at))
+        {
+            if let Some(n) = inner.per_state.get_mut(&old.0) {
+                *n = n.saturating_sub(1);
+            }
+            inner.pending.remove(&(old.1, record.id));
+        }
+        *inner.per_state.entry(record.state).or_default() += 1;
+        if record.state == SmsState::Pending {
+            inner.pending.insert((record.accepted_at, record.id));
+        }
+        inner.by_id.insert(record.id, record);
+    }
+
+    /// The SMS a gateway already posted under this id for this number.
+    pub(crate) fn by_gateway_id(&self, number: Msisdn, gateway_id: &str) -> Option<SmsId> {
+        self.inner
+            .lock()
+            .by_gateway_id
+            .get(&(number, gateway_id.to_owned()))
+            .copied()
+    }
+
+    /// An SMS with the same number, sender and text received within `window` of `received_at`.
+    pub(crate) fn recent_twin(
+        &self,
+        number: Msisdn,
+        from: &str,
+        text: &str,
+        received_at: DateTime<Utc>,
+        window: TimeDelta,
+    ) -> Option<SmsId> {
+        let inner = self.inner.lock();
+        let (at, id) = inner
+            .recent
+            .get(&(number, from.to_owned(), text.to_owned()))?;
+        ((received_at - *at).abs() <= window).then_some(*id)
+    }
+
+    /// The SMS of one activation, oldest first.
+    pub(crate) fn of_activation(&self, id: ActivationId) -> Vec<SmsRecord> {
+        let inner = self.inner.lock();
+        inner
+            .by_activation
+            .get(&id)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|i| inner.by_id.get(i).cloned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The newest `limit` SMS, optionally in one state.
+    pub(crate) fn newest(&self, state: Option<SmsState>, limit: usize) -> Vec<SmsRecord> {
+        self.inner
+            .lock()
+            .by_id
+            .values()
+            .rev()
+            .filter(|r| state.is_none_or(|s| r.state == s))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    /// Counts per state.
+    pub(crate) fn counts(&self) -> SmsCounts {
+        let inner = self.inner.lock();
+        let of = |s: SmsState| inner.per_state.get(&s).copied().unwrap_or(0);
+        SmsCounts {
+            received: inner.by_id.len() as u64,
+            delivered: of(SmsState::Delivered),
+            failed: of(SmsState::Failed),
+            held: of(SmsState::Held),
+            unmatched: of(SmsState::Unmatched),
+            pending: of(SmsState::Pending),
+            oldest_pending: inner.pending.first().map(|(at, _)| *at),
+        }
+    }
+}

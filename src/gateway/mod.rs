@@ -1,0 +1,56 @@
+//! The SIM-bank side: which SIMs sit in ports, and every SMS they receive.
+//! `Authorization: Bearer {gateway.token}`.
+
+mod sims;
+mod sms;
+
+use actix_web::{web, HttpRequest};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::auth::require_bearer;
+use crate::body;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Mounts `/gateway/...`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/gateway")
+            .route("/sims", web::put().to(sims::replace))
+            .route("/sims", web::post().to(sims::upsert))
+            .route("/sims/{number}", web::delete().to(sims::remove))
+            .route("/sms", web::post().to(sms::receive)),
+    );
+}
+
+/// Checks the token, then reads and parses the body (size limits, gzip, UTF-8, JSON object,
+/// required fields named, types checked).
+async fn authorised_body<T: DeserializeOwned>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    required: &[&str],
+) -> Result<T, ApiError> {
+    require_bearer(req, &state.settings.gateway.token)?;
+    let limits = &state.settings.server;
+    let bytes = body::read(payload, limits.max_body_bytes, limits.max_decoded_bytes).await?;
+    let object = body::json_object(&bytes)?;
+    crate::v1::fields::parse(object, required)
+}
+
+/// A string field that must not be longer than `max` characters.
+fn bounded(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.chars().count() > max {
+        return Err(ApiError::bad_field(
+            field,
+            format!("longer than {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Renders any serialisable answer.
+fn answer(status: actix_web::http::StatusCode, value: Value) -> actix_web::HttpResponse {
+    crate::error::json_response(status, &value)
+}
