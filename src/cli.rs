@@ -26,6 +26,24 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// gammu-smsd's RunOnReceive hook: posts the received SMS to simrelay's gateway API.
+    GammuHook {
+        /// simrelay's gateway base URL (the internal listener when one is set).
+        #[arg(
+            long,
+            env = "SIMRELAY_GATEWAY_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        url: String,
+        /// The gateway token.
+        #[arg(long, env = "SIMRELAY_GATEWAY__TOKEN", hide_env_values = true)]
+        token: String,
+        /// The receiving SIM's number; without it the SIM is found by port = gammu's PhoneID.
+        #[arg(long)]
+        number: Option<String>,
+        /// The inbox ids gammu-smsd passes.
+        inbox_ids: Vec<String>,
+    },
     /// Validate a config file and print the effective settings (secrets masked).
     CheckConfig {
         /// Config file (default: config/simrelay.toml if present, else built-in defaults).
@@ -53,6 +71,27 @@ pub fn run() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::GammuHook {
+            url,
+            token,
+            number,
+            inbox_ids,
+        } => {
+            let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+            let outcome = crate::gammu_hook::message_from(&env, &inbox_ids)
+                .and_then(|m| crate::gammu_hook::body(&m, number.as_deref()))
+                .and_then(|body| crate::gammu_hook::post(&url, &token, &body));
+            match outcome {
+                Ok(answer) => {
+                    println!("{answer}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("simrelay gammu-hook: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Serve { config } => {
             let settings = match Settings::load(config.as_deref()) {
                 Ok((settings, _)) => settings,

@@ -7,6 +7,7 @@ pub mod body;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod gammu_hook;
 pub mod gateway;
 pub mod metrics;
 pub mod ops;

@@ -126,3 +126,124 @@ fn serve_refuses_a_bad_config_without_starting() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("listen"));
 }
+
+mod gammu_hook {
+    //! `simrelay gammu-hook` run as gammu-smsd runs it: the message in the environment, the
+    //! inbox ids as arguments, posting to a live simrelay.
+
+    use std::sync::Arc;
+
+    use chrono::{TimeZone, Utc};
+    use serde_json::Value;
+    use simrelay::config::{Secret, Settings, SimEntry};
+    use simrelay::startup::Application;
+    use simrelay::store::MemoryStore;
+    use simrelay_actors::domain::{Msisdn, SmsState};
+    use simrelay_actors::{ManualClock, NumberRequest};
+
+    const TOKEN: &str = "gateway-test-token";
+
+    async fn run_hook(
+        port: u16,
+        env: Vec<(&'static str, String)>,
+        args: Vec<String>,
+    ) -> (bool, String, String) {
+        tokio::task::spawn_blocking(move || {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_simrelay"))
+                .arg("gammu-hook")
+                .arg("--url")
+                .arg(format!("http://127.0.0.1:{port}"))
+                .args(args)
+                .env("SIMRELAY_GATEWAY__TOKEN", TOKEN)
+                .envs(env)
+                .output()
+                .unwrap();
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        })
+        .await
+        .unwrap()
+    }
+
+    #[actix_rt::test]
+    async fn posts_the_received_sms_to_the_gateway_once() {
+        let mut settings = Settings::default();
+        settings.server.listen = "127.0.0.1:0".parse().unwrap();
+        settings.onlinesim.api_key = Secret::new("k");
+        settings.gateway.token = Secret::new(TOKEN);
+        settings.sims = vec![SimEntry {
+            number: Msisdn::parse("79281234567").unwrap(),
+            port: Some("bank1.17".into()),
+            operator: None,
+            country: None,
+        }];
+        let clock = Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap(),
+        ));
+        let app = Application::build_with_store(settings, Arc::new(MemoryStore::new()), clock)
+            .await
+            .unwrap();
+        let port = app.port();
+        let engine = app.engine().clone();
+        actix_rt::spawn(app.run_until_stopped());
+        let reservation = engine
+            .get_number(NumberRequest {
+                country: "russia".into(),
+                operator: None,
+                service: "vk".into(),
+                sum: 1.0,
+                exclusions: Default::default(),
+            })
+            .await
+            .unwrap()
+            .unwrap();
+
+        let env = vec![
+            ("SMS_MESSAGES", "2".to_string()),
+            ("SMS_1_NUMBER", "VK".to_string()),
+            ("SMS_1_TEXT", "VK: 33708 — ".to_string()),
+            ("SMS_2_TEXT", "your code".to_string()),
+            ("DECODED_PARTS", "1".to_string()),
+            ("DECODED_1_TEXT", "VK: 33708 — your code".to_string()),
+            ("PHONE_ID", "bank1.17".to_string()),
+        ];
+        let args = vec![
+            "IN20260501_000000_00_VK_00.txt".to_string(),
+            "IN20260501_000000_00_VK_01.txt".to_string(),
+        ];
+        let (ok, stdout, stderr) = run_hook(port, env.clone(), args.clone()).await;
+        assert!(ok, "{stderr}");
+        let answer: Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!(answer["activation_id"], reservation.id.get());
+        assert_eq!(answer["duplicate"], false);
+        let stored = engine.sms(None, 10);
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].text, "VK: 33708 — your code");
+        assert_eq!(stored[0].from, "VK");
+        assert_eq!(
+            stored[0].gateway_id.as_deref(),
+            Some("IN20260501_000000_00_VK_00.txt")
+        );
+        assert_eq!(stored[0].state, SmsState::Pending);
+
+        // gammu-smsd running the hook twice for one message stores it once.
+        let (ok, stdout, _) = run_hook(port, env.clone(), args).await;
+        assert!(ok);
+        assert_eq!(
+            serde_json::from_str::<Value>(stdout.trim()).unwrap()["duplicate"],
+            true
+        );
+        assert_eq!(engine.sms(None, 10).len(), 1);
+
+        // Outside gammu-smsd, or with the wrong token, it fails loudly.
+        let (ok, _, stderr) = run_hook(port, vec![], vec![]).await;
+        assert!(!ok && stderr.contains("RunOnReceive"), "{stderr}");
+        let mut wrong = env;
+        wrong.push(("SIMRELAY_GATEWAY__TOKEN", "nope".to_string()));
+        let (ok, _, stderr) = run_hook(port, wrong, vec![]).await;
+        assert!(!ok && stderr.contains("401"), "{stderr}");
+    }
+}
