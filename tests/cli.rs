@@ -246,4 +246,103 @@ mod gammu_hook {
         let (ok, _, stderr) = run_hook(port, wrong, vec![]).await;
         assert!(!ok && stderr.contains("401"), "{stderr}");
     }
+
+    /// The whole path from a modem: gammu-smsd (its dummy driver standing in for the modem)
+    /// finds the SMS, runs `simrelay gammu-hook`, simrelay stores it for the activation.
+    /// Needs gammu-smsd (Debian package gammu-smsd; .ci/run installs it).
+    #[actix_rt::test]
+    async fn gammu_smsd_with_its_dummy_driver_delivers_through_the_hook() {
+        let mut settings = Settings::default();
+        settings.server.listen = "127.0.0.1:0".parse().unwrap();
+        settings.onlinesim.api_key = Secret::new("k");
+        settings.gateway.token = Secret::new(TOKEN);
+        settings.sims = vec![SimEntry {
+            number: Msisdn::parse("79281234567").unwrap(),
+            port: Some("bank1.17".into()),
+            operator: None,
+            country: None,
+        }];
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let app = Application::build_with_store(settings, Arc::new(MemoryStore::new()), clock)
+            .await
+            .unwrap();
+        let port = app.port();
+        let engine = app.engine().clone();
+        actix_rt::spawn(app.run_until_stopped());
+        let reservation = engine
+            .get_number(NumberRequest {
+                country: "russia".into(),
+                operator: None,
+                service: "vk".into(),
+                sum: 1.0,
+                exclusions: Default::default(),
+            })
+            .await
+            .unwrap()
+            .unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for sub in [
+            "phone/sms/1",
+            "phone/sms/2",
+            "phone/sms/3",
+            "phone/sms/4",
+            "phone/sms/5",
+            "spool/inbox",
+            "spool/outbox",
+            "spool/sent",
+            "spool/error",
+        ] {
+            std::fs::create_dir_all(d.join(sub)).unwrap();
+        }
+        let text = "VK: 33708 is your code";
+        let hex: String = text.encode_utf16().map(|u| format!("{u:04X}")).collect();
+        let received = Utc::now().format("%Y%m%dT%H%M%SZ");
+        std::fs::write(
+            d.join("phone/sms/1/1"),
+            format!("[SMSBackup000]\nSMSC = \"+79000000000\"\nState = UnRead\nNumber = \"VK\"\nCoding = Default\nFolder = 1\nSent = {received}\nText00 = {hex}\n"),
+        )
+        .unwrap();
+        let smsdrc = d.join("smsdrc");
+        std::fs::write(
+            &smsdrc,
+            format!(
+                "[gammu]\nmodel = dummy\nconnection = none\ndevice = {phone}/\n[smsd]\nservice = files\nPhoneID = bank1.17\n\
+                 inboxpath = {spool}/inbox/\noutboxpath = {spool}/outbox/\nsentsmspath = {spool}/sent/\nerrorsmspath = {spool}/error/\n\
+                 logfile = {log}\nReceiveFrequency = 1\nCommTimeout = 1\nRunOnReceive = {bin} gammu-hook --url http://127.0.0.1:{port}\n",
+                phone = d.join("phone").display(),
+                spool = d.join("spool").display(),
+                log = d.join("smsd.log").display(),
+                bin = env!("CARGO_BIN_EXE_simrelay"),
+            ),
+        )
+        .unwrap();
+        let mut smsd = std::process::Command::new("gammu-smsd")
+            .arg("-c")
+            .arg(&smsdrc)
+            .env("SIMRELAY_GATEWAY__TOKEN", TOKEN)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("gammu-smsd is installed (apt-get install gammu-smsd)");
+        let started = std::time::Instant::now();
+        while engine.sms(None, 10).is_empty()
+            && started.elapsed() < std::time::Duration::from_secs(20)
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let _ = smsd.kill();
+        let _ = smsd.wait();
+        let stored = engine.sms(None, 10);
+        let log = std::fs::read_to_string(d.join("smsd.log")).unwrap_or_default();
+        assert_eq!(stored.len(), 1, "gammu-smsd log:\n{log}");
+        assert_eq!(stored[0].text, text);
+        assert_eq!(stored[0].from, "VK");
+        assert_eq!(stored[0].activation_id, Some(reservation.id));
+        assert!(stored[0]
+            .gateway_id
+            .as_deref()
+            .is_some_and(|id| id.starts_with("IN")));
+    }
 }
