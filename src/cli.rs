@@ -59,9 +59,8 @@ pub fn run() -> ExitCode {
         Command::CheckConfig { config } => match Settings::load(config.as_deref()) {
             Ok((settings, file)) => {
                 let source = file.map_or("built-in defaults".into(), |f| f.display().to_string());
-                println!("# {source}: OK");
                 match toml::to_string_pretty(&settings) {
-                    Ok(text) => println!("{text}"),
+                    Ok(text) => say(&format!("# {source}: OK\n{text}")),
                     Err(e) => eprintln!("cannot print the settings: {e}"),
                 }
                 ExitCode::SUCCESS
@@ -83,7 +82,7 @@ pub fn run() -> ExitCode {
                 .and_then(|body| crate::gammu_hook::post(&url, &token, &body));
             match outcome {
                 Ok(answer) => {
-                    println!("{answer}");
+                    say(&answer.to_string());
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -118,4 +117,10 @@ pub fn run() -> ExitCode {
             }
         }
     }
+}
+
+/// Prints to stdout; a closed pipe (`| head`) is not an error worth a panic.
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
