@@ -41,6 +41,12 @@ impl CountryTable {
         })
     }
 
+    /// Whether the numbering plan knows the number's calling code (a plausible international
+    /// number, whatever country it is sold under).
+    pub fn plausible(&self, number: Msisdn) -> bool {
+        phonenumber::parse(None, format!("+{number}")).is_ok()
+    }
+
     /// The platform's name for the country of `number`.
     pub fn country_of(&self, number: Msisdn) -> anyhow::Result<CountryName> {
         let parsed = phonenumber::parse(None, format!("+{number}")).map_err(|e| {

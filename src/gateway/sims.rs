@@ -63,13 +63,14 @@ fn spec(sim: SimObject, at: &str, state: &AppState) -> Result<SimSpec, ApiError>
         }
         (None, None) => None,
     };
-    // A plausible number has a calling code the numbering plan knows, whatever the country says.
-    let derived = state.countries.country_of(number);
     let country = match &sim.country {
         Some(name) => {
             CountryName::parse(name).map_err(|e| ApiError::bad_field(&field("country"), e))?
         }
-        None => derived.map_err(|e| ApiError::bad_field(&field("number"), format!("{e:#}")))?,
+        None => state
+            .countries
+            .country_of(number)
+            .map_err(|e| ApiError::bad_field(&field("number"), format!("{e:#}")))?,
     };
     Ok(SimSpec {
         number,
