@@ -26,6 +26,8 @@ const TERMINAL: [&str; 5] = [
     "IGNORED",
     "SERVICE_BAN",
 ];
+/// The longest Retry-After honoured; a larger one is the platform's mistake.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 /// Most of a platform answer kept for the SMS's `last_error`.
 const MAX_ERROR: usize = 300;
 
@@ -200,7 +202,7 @@ impl SmsSink for PushSms {
                             .get(reqwest::header::RETRY_AFTER)
                             .and_then(|v| v.to_str().ok())
                             .and_then(|v| v.trim().parse::<u64>().ok())
-                            .map(Duration::from_secs);
+                            .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER));
                         let text = response.text().await.unwrap_or_default();
                         classify(status, retry_after, &text, backoff_429)
                     }

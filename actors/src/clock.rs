@@ -4,9 +4,18 @@
 //! survive restarts). Tests swap in a [`ManualClock`] and move it forward; the expiry scheduler
 //! listens for those moves instead of sleeping, so a 15-minute expiry is tested in microseconds.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, TimeDelta, Utc};
 use parking_lot::Mutex;
 use tokio::sync::watch;
+
+/// `at` plus `by`, saturating at the end of time instead of overflowing (durations come from
+/// config and from the platform's Retry-After, either may be absurd).
+pub fn later(at: DateTime<Utc>, by: std::time::Duration) -> DateTime<Utc> {
+    TimeDelta::from_std(by)
+        .ok()
+        .and_then(|d| at.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
 
 /// A source of the current time.
 pub trait Clock: Send + Sync + 'static {

@@ -9,13 +9,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
-use crate::domain::{ActivationId, ActivationRecord, ActivationState};
+use crate::domain::{ActivationId, ActivationRecord, ActivationState, Msisdn};
 
 const SHARDS: usize = 32;
+/// How many recent activations per number are remembered for matching late SMS.
+const RECENT_PER_NUMBER: usize = 16;
 
 /// All activations, by id.
 pub(crate) struct Ledger {
     shards: Vec<Mutex<HashMap<ActivationId, ActivationRecord>>>,
+    /// Per number, its most recent activation ids (oldest first).
+    by_number: Vec<Mutex<HashMap<Msisdn, Vec<ActivationId>>>>,
     active: AtomicUsize,
 }
 
@@ -23,6 +27,7 @@ impl Ledger {
     pub(crate) fn new() -> Ledger {
         Ledger {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            by_number: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             active: AtomicUsize::new(0),
         }
     }
@@ -38,6 +43,17 @@ impl Ledger {
 
     /// Inserts or replaces a record, keeping the active count true.
     pub(crate) fn put(&self, record: ActivationRecord) {
+        {
+            let mut numbers = self.by_number[(record.number.get() % SHARDS as u64) as usize].lock();
+            let recent = numbers.entry(record.number).or_default();
+            if !recent.contains(&record.id) {
+                recent.push(record.id);
+                recent.sort_unstable();
+                if recent.len() > RECENT_PER_NUMBER {
+                    recent.remove(0);
+                }
+            }
+        }
         let now_active = record.state == ActivationState::Active;
         let before = self.shard(record.id).lock().insert(record.id, record);
         let was_active = before.is_some_and(|r| r.state == ActivationState::Active);
@@ -50,6 +66,15 @@ impl Ledger {
             }
             _ => {}
         }
+    }
+
+    /// The number's most recent activation ids.
+    pub(crate) fn recent_of(&self, number: Msisdn) -> Vec<ActivationId> {
+        self.by_number[(number.get() % SHARDS as u64) as usize]
+            .lock()
+            .get(&number)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// How many activations are active.

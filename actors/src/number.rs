@@ -15,6 +15,7 @@ use std::time::Instant;
 use actix::prelude::*;
 use chrono::{DateTime, TimeDelta, Utc};
 
+use crate::clock::later;
 use crate::domain::{
     ActivationId, ActivationRecord, ActivationState, FinishStatus, Msisdn, ServiceName, SmsId,
     SmsRecord, SmsState,
@@ -258,14 +259,14 @@ impl Handler<Reserve> for NumberActor {
         }
         let shared = Arc::clone(&self.shared);
         let sim_before = self.state.record.clone();
-        let ttl = delta(shared.settings.activation_ttl);
+        let ttl = shared.settings.activation_ttl;
         let write = async move {
             let id = shared.ids.next().await?;
             let now = shared.clock.now();
             let record = ActivationRecord {
                 id,
                 number: sim_before.number,
-                expires_at: (!msg.service.is_rent()).then(|| now + ttl),
+                expires_at: (!msg.service.is_rent()).then(|| later(now, ttl)),
                 service: msg.service,
                 country: sim_before.country.clone(),
                 operator: sim_before.operator.clone(),
@@ -293,8 +294,8 @@ impl Handler<Reserve> for NumberActor {
                     act.state.record.last_activation = Some(record.id);
                     act.shared.ledger.put(record.clone());
                     if let Some(at) = record.expires_at {
-                        let grace = delta(act.shared.settings.expiry_grace);
-                        act.shared.expiry.arm(at + grace, record.id, record.number);
+                        let due = later(at, act.shared.settings.expiry_grace);
+                        act.shared.expiry.arm(due, record.id, record.number);
                     }
                     act.publish();
                     tracing::debug!(activation_id = %record.id, number = %record.number, service = %record.service, "reserved");
@@ -380,8 +381,8 @@ impl Handler<Release> for NumberActor {
             return self.answer(Ok(false));
         };
         if msg.reason == ReleaseReason::Expired {
-            let grace = delta(self.shared.settings.expiry_grace);
-            let due = activation.expires_at.map(|at| at + grace);
+            let grace = self.shared.settings.expiry_grace;
+            let due = activation.expires_at.map(|at| later(at, grace));
             if due.is_none_or(|due| due > now) {
                 return self.answer(Ok(false));
             }
@@ -418,9 +419,13 @@ impl Handler<Update> for NumberActor {
             SimChange::Online(online) => sim.online = online || self.state.pinned,
             SimChange::Blocked(blocked) => sim.blocked = blocked,
             SimChange::Describe { spec, online } => {
-                sim.country = spec.country;
-                sim.operator = spec.operator;
-                sim.port = spec.port;
+                // A configured SIM keeps its configured description; otherwise what the
+                // gateway says wins, and what it leaves out stays as it was.
+                if spec.pinned || !self.state.pinned {
+                    sim.country = spec.country;
+                    sim.operator = spec.operator.or(sim.operator);
+                    sim.port = spec.port.or(sim.port);
+                }
                 sim.online = online || self.state.pinned || spec.pinned;
                 pin = spec.pinned;
             }
@@ -449,15 +454,21 @@ impl Handler<Inspect> for NumberActor {
 }
 
 impl NumberActor {
-    /// The activation an SMS received at `at` belongs to: the current or the last one, if it
-    /// was open at that moment.
+    /// The activation an SMS received at `at` belongs to: the one of this number (among its
+    /// recent ones) that was open at that moment.
     fn activation_at(&self, at: DateTime<Utc>) -> Option<ActivationRecord> {
         let r = &self.state.record;
-        let candidate = r.active.or(r.last_activation)?;
-        self.shared.ledger.get(candidate).filter(|a| {
-            let closed = a.expired_at.or(a.finished_at);
-            a.created_at <= at && closed.is_none_or(|c| c >= at)
-        })
+        let mut candidates = self.shared.ledger.recent_of(r.number);
+        candidates.extend(r.active.into_iter().chain(r.last_activation));
+        candidates.sort_unstable_by_key(|id| std::cmp::Reverse(*id));
+        candidates.dedup();
+        candidates
+            .into_iter()
+            .filter_map(|id| self.shared.ledger.get(id))
+            .find(|a| {
+                let closed = a.expired_at.or(a.finished_at);
+                a.created_at <= at && closed.is_none_or(|c| c >= at)
+            })
     }
 }
 

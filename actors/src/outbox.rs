@@ -183,8 +183,7 @@ async fn deliver_one(shared: &Shared, wiring: &Wiring, id: SmsId) {
                 record.next_attempt_at = None;
             } else {
                 let wait = after.unwrap_or(wiring.settings.retry_interval);
-                record.next_attempt_at =
-                    Some(now + TimeDelta::from_std(wait).unwrap_or(TimeDelta::MAX));
+                record.next_attempt_at = Some(crate::clock::later(now, wait));
             }
         }
     }

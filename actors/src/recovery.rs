@@ -122,8 +122,7 @@ pub(crate) async fn recover(
     }
 
     // Install.
-    let grace =
-        chrono::TimeDelta::from_std(shared.settings.expiry_grace).unwrap_or(chrono::TimeDelta::MAX);
+    let grace = shared.settings.expiry_grace;
     let report = RecoveryReport {
         sims: states.len(),
         activations: activations.len(),
@@ -133,9 +132,11 @@ pub(crate) async fn recover(
     for activation in activations.into_values() {
         if activation.state == ActivationState::Active {
             if let Some(at) = activation.expires_at {
-                shared
-                    .expiry
-                    .arm(at + grace, activation.id, activation.number);
+                shared.expiry.arm(
+                    crate::clock::later(at, grace),
+                    activation.id,
+                    activation.number,
+                );
             }
         }
         shared.ledger.put(activation);

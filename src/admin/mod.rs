@@ -97,9 +97,10 @@ async fn activation(
             format!("no activation {id}"),
         )
     })?;
+    let sms = state.engine.sms_of(id);
     Ok(json_response(
         StatusCode::OK,
-        &json!({ "activation": record }),
+        &json!({ "activation": record, "sms": sms }),
     ))
 }
 

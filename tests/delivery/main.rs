@@ -1,0 +1,14 @@
+//! The SIM-bank side and SMS delivery: the gateway API (SIMs in ports, SMS intake), PUSH_SMS to
+//! a fake OnlineSIM platform (wire format, retries, terminal answers, back-off, redelivery),
+//! our-side filtering, delivery metrics, and delivery across a SIGKILL with Redis.
+
+mod helpers;
+mod platform;
+
+mod filtering;
+mod intake;
+mod metrics;
+mod restart;
+mod retries;
+mod sims;
+mod wire;

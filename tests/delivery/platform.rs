@@ -1,0 +1,288 @@
+//! A fake OnlineSIM PUSH_SMS webhook: an HTTP server on a free port that records every request
+//! (method, path, headers, raw body, decoded JSON, the test clock's time on arrival) and answers
+//! from a programmable script.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::Read;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::ServerHandle;
+use actix_web::http::StatusCode;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+use simrelay_actors::{Clock, ManualClock};
+
+/// Where the fake platform takes PUSH_SMS.
+pub const PUSH_PATH: &str = "/v1/PUSH_SMS";
+
+/// What the platform answers to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// 200 `{"status":"SUCCESS"}`.
+    Success,
+    /// Any status and body, optionally with `Retry-After`.
+    Answer {
+        status: u16,
+        body: String,
+        retry_after: Option<String>,
+    },
+    /// Answers SUCCESS after this long (longer than `push_sms.timeout` in the timeout tests).
+    Slow(Duration),
+    /// Never answers while the test runs.
+    Hang,
+}
+
+impl Reply {
+    /// `{"status":"ERROR","error":"<code>"}` with this HTTP status.
+    pub fn error(status: u16, code: &str) -> Reply {
+        Reply::Answer {
+            status,
+            body: json!({"status": "ERROR", "error": code}).to_string(),
+            retry_after: None,
+        }
+    }
+
+    /// 500 with an error body.
+    pub fn server_error() -> Reply {
+        Reply::error(500, "INTERNAL_ERROR")
+    }
+
+    /// 429 TOO_MANY_ATTEMPTS, with `Retry-After` when given.
+    pub fn too_many(retry_after: Option<&str>) -> Reply {
+        Reply::Answer {
+            status: 429,
+            body: json!({"status": "ERROR", "error": "TOO_MANY_ATTEMPTS"}).to_string(),
+            retry_after: retry_after.map(str::to_owned),
+        }
+    }
+
+    /// Whether this answer confirms the SMS.
+    pub fn is_success(&self) -> bool {
+        matches!(self, Reply::Success | Reply::Slow(_))
+    }
+}
+
+/// One request as the platform received it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    /// Lower-cased names; repeated headers joined with ", ".
+    pub headers: BTreeMap<String, String>,
+    /// The body as sent (gzip when simrelay compresses).
+    pub raw: Vec<u8>,
+    /// The body decoded (gunzipped when it is gzip) and parsed; `Null` when it is not JSON.
+    pub json: Value,
+    /// The test clock when the request arrived (`None` without a manual clock).
+    pub at: Option<DateTime<Utc>>,
+    /// What the platform answered.
+    pub reply: Reply,
+}
+
+impl Recorded {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+
+    /// The PUSH_SMS `text`.
+    pub fn text(&self) -> &str {
+        self.json["text"].as_str().unwrap_or_default()
+    }
+}
+
+struct Inner {
+    script: VecDeque<Reply>,
+    default: Reply,
+    requests: Vec<Recorded>,
+    clock: Option<Arc<ManualClock>>,
+}
+
+/// The fake platform. Dropping it stops the server.
+pub struct Platform {
+    port: u16,
+    inner: Arc<Mutex<Inner>>,
+    handle: ServerHandle,
+}
+
+impl Platform {
+    /// A platform on a free port answering SUCCESS.
+    pub async fn start(clock: Option<Arc<ManualClock>>) -> Platform {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake platform");
+        Platform::serve(listener, clock)
+    }
+
+    /// A platform on a given port (one that was closed before: "the platform comes back").
+    pub async fn start_on(port: u16, clock: Option<Arc<ManualClock>>) -> Platform {
+        let listener =
+            TcpListener::bind(("127.0.0.1", port)).expect("bind the fake platform's port");
+        Platform::serve(listener, clock)
+    }
+
+    fn serve(listener: TcpListener, clock: Option<Arc<ManualClock>>) -> Platform {
+        let port = listener.local_addr().expect("address").port();
+        let inner = Arc::new(Mutex::new(Inner {
+            script: VecDeque::new(),
+            default: Reply::Success,
+            requests: Vec::new(),
+            clock,
+        }));
+        let data = web::Data::new(Arc::clone(&inner));
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .default_service(web::to(handle))
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(0)
+        .listen(listener)
+        .expect("serve the fake platform")
+        .run();
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        Platform {
+            port,
+            inner,
+            handle,
+        }
+    }
+
+    /// The PUSH_SMS URL to configure.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}{PUSH_PATH}", self.port)
+    }
+
+    /// Answers the next `times` requests with `reply` (after what is already scripted).
+    pub fn then(&self, reply: Reply, times: usize) {
+        let mut inner = self.inner.lock();
+        for _ in 0..times {
+            inner.script.push_back(reply.clone());
+        }
+    }
+
+    /// Answers every unscripted request with `reply`.
+    pub fn always(&self, reply: Reply) {
+        self.inner.lock().default = reply;
+    }
+
+    /// Every request so far, oldest first.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.inner.lock().requests.clone()
+    }
+
+    /// How many requests arrived.
+    pub fn count(&self) -> usize {
+        self.inner.lock().requests.len()
+    }
+
+    /// Waits (real time, for work in flight) until at least `n` requests arrived.
+    pub async fn wait_for(&self, n: usize, limit: Duration) {
+        let started = Instant::now();
+        while self.count() < n {
+            assert!(
+                started.elapsed() < limit,
+                "the platform got {} requests, expected {n}: {:#?}",
+                self.count(),
+                self.requests()
+            );
+            actix_rt::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        // Stops the accept loop and the worker; nothing to wait for.
+        drop(self.handle.stop(false));
+    }
+}
+
+async fn handle(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    inner: web::Data<Arc<Mutex<Inner>>>,
+) -> HttpResponse {
+    let mut raw = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        match chunk {
+            Ok(bytes) => raw.extend_from_slice(&bytes),
+            Err(_) => return HttpResponse::BadRequest().finish(),
+        }
+    }
+    let mut headers: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in req.headers() {
+        let value = value.to_str().unwrap_or("<not text>").to_owned();
+        headers
+            .entry(name.as_str().to_ascii_lowercase())
+            .and_modify(|v| {
+                v.push_str(", ");
+                v.push_str(&value);
+            })
+            .or_insert(value);
+    }
+    let decoded = if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        match flate2::read::MultiGzDecoder::new(raw.as_slice()).read_to_end(&mut out) {
+            Ok(_) => out,
+            Err(_) => Vec::new(),
+        }
+    } else {
+        raw.clone()
+    };
+    let json = serde_json::from_slice(&decoded).unwrap_or(Value::Null);
+    let reply = {
+        let mut inner = inner.lock();
+        let reply = inner
+            .script
+            .pop_front()
+            .unwrap_or_else(|| inner.default.clone());
+        let at = inner.clock.as_ref().map(|c| c.now());
+        inner.requests.push(Recorded {
+            method: req.method().to_string(),
+            path: req.path().to_owned(),
+            headers,
+            raw,
+            json,
+            at,
+            reply: reply.clone(),
+        });
+        reply
+    };
+    let success = || {
+        HttpResponse::Ok()
+            .content_type("application/json; charset=utf-8")
+            .body(r#"{"status":"SUCCESS"}"#)
+    };
+    match reply {
+        Reply::Success => success(),
+        Reply::Slow(d) => {
+            actix_rt::time::sleep(d).await;
+            success()
+        }
+        Reply::Hang => {
+            actix_rt::time::sleep(Duration::from_secs(3600)).await;
+            success()
+        }
+        Reply::Answer {
+            status,
+            body,
+            retry_after,
+        } => {
+            let mut response =
+                HttpResponse::build(StatusCode::from_u16(status).expect("a valid HTTP status"));
+            response.content_type("application/json; charset=utf-8");
+            if let Some(after) = retry_after {
+                response.insert_header(("Retry-After", after));
+            }
+            response.body(body)
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! Delivery across a SIGKILL: the real binary on a private redis-server, the platform failing
+//! while simrelay is killed mid-retry; after the restart delivery continues until SUCCESS and
+//! each SMS is confirmed exactly once. Real time (1 s retries): it crosses processes.
+//! The process helpers are adapted from `tests/persistence/support.rs`.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::platform::{Platform, Reply};
+
+const KEY: &str = "test-key";
+const ADMIN: &str = "test-admin";
+const GATEWAY: &str = "test-gateway";
+
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Waits for a condition that depends on another process; fails the test after `limit`.
+async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A private redis-server with `appendonly yes` and `appendfsync always`.
+struct Redis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Redis {
+    fn start(dir: &Path) -> Redis {
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server runs (install it with apt-get install redis-server)");
+        let redis = Redis {
+            port,
+            child: Some(child),
+        };
+        let started = Instant::now();
+        let client = redis::Client::open(redis.url()).unwrap();
+        while client
+            .get_connection()
+            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+            .is_err()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The real simrelay binary on a Redis store, delivering to `push_sms_url` every second.
+struct Simrelay {
+    port: u16,
+    config: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+    http: reqwest::Client,
+}
+
+impl Simrelay {
+    fn start(dir: &Path, redis_url: &str, push_sms_url: &str, sims: usize) -> Simrelay {
+        let port = free_port();
+        let mut config = format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\n\
+             [store]\nredis_url = \"{redis_url}\"\nkey_prefix = \"d\"\ncommand_timeout = \"1s\"\n\
+             [onlinesim]\napi_key = \"{KEY}\"\npush_sms_url = \"{push_sms_url}\"\npush_retry_interval = \"1s\"\n\
+             [push_sms]\ntimeout = \"2s\"\n\
+             [gateway]\ntoken = \"{GATEWAY}\"\n\
+             [admin]\ntoken = \"{ADMIN}\"\n[log]\nfilter = \"warn\"\n"
+        );
+        for i in 0..sims {
+            config.push_str(&format!(
+                "[[sims]]\nnumber = \"7928{i:07}\"\noperator = \"beeline\"\n"
+            ));
+        }
+        let path = dir.join(format!("simrelay-{port}.toml"));
+        std::fs::write(&path, config).unwrap();
+        let mut s = Simrelay {
+            port,
+            config: path,
+            log: dir.join(format!("simrelay-{port}.log")),
+            child: None,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap(),
+        };
+        s.spawn();
+        s
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_simrelay"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&self.config)
+            .env_remove("RUST_LOG")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn restart(&mut self) {
+        assert!(self.child.is_none());
+        self.spawn();
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    async fn wait_ready(&self) {
+        eventually(Duration::from_secs(20), "simrelay ready", || async {
+            match self.http.get(self.url("/readyz")).send().await {
+                Ok(r) => r.status() == 200,
+                Err(_) => false,
+            }
+        })
+        .await;
+    }
+
+    async fn get_number(&self) -> (u64, u64) {
+        let body: Value = self
+            .http
+            .post(self.url("/onlinesim/v1"))
+            .json(&json!({"action":"GET_NUMBER","key":KEY,"country":"russia","operator":"any","service":"vk","sum":10}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(body["status"], "SUCCESS", "{body}");
+        (
+            body["number"].as_u64().unwrap(),
+            body["activationId"].as_u64().unwrap(),
+        )
+    }
+
+    /// Posts an SMS with gateway id `text`: (sms_id, activation_id, duplicate).
+    async fn post_sms(&self, number: u64, text: &str) -> (u64, Option<u64>, bool) {
+        let response = self
+            .http
+            .post(self.url("/gateway/sms"))
+            .bearer_auth(GATEWAY)
+            .json(&json!({"number": number.to_string(), "from": "VK", "text": text, "id": text}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+        let body: Value = response.json().await.unwrap();
+        (
+            body["sms_id"].as_u64().unwrap(),
+            body["activation_id"].as_u64(),
+            body["duplicate"].as_bool().unwrap(),
+        )
+    }
+
+    async fn sms(&self) -> Vec<Value> {
+        let body: Value = self
+            .http
+            .get(self.url("/admin/sms"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["sms"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for Simrelay {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Attempts per SMS text, and how many of them the platform answered SUCCESS.
+fn per_text(platform: &Platform) -> BTreeMap<String, (usize, usize)> {
+    let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for r in platform.requests() {
+        let entry = out.entry(r.text().to_owned()).or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(r.reply.is_success());
+    }
+    out
+}
+
+#[actix_rt::test]
+async fn delivery_continues_after_a_sigkill_mid_retry_and_confirms_each_sms_once() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(dir.path());
+    let platform = Platform::start(None).await;
+    platform.always(Reply::server_error());
+    let mut server = Simrelay::start(dir.path(), &redis.url(), &platform.url(), 3);
+    server.wait_ready().await;
+
+    let (first_number, first) = server.get_number().await;
+    let (second_number, second) = server.get_number().await;
+    let texts = ["VK: 1", "VK: 2", "VK: 3"];
+    let mut ids = Vec::new();
+    for (number, activation, text) in [
+        (first_number, first, texts[0]),
+        (first_number, first, texts[1]),
+        (second_number, second, texts[2]),
+    ] {
+        let (id, matched, duplicate) = server.post_sms(number, text).await;
+        assert_eq!(matched, Some(activation));
+        assert!(!duplicate);
+        ids.push(id);
+    }
+    // The third SIM is free: its SMS is kept, never pushed.
+    let free = (0..3u64)
+        .map(|i| 79_280_000_000 + i)
+        .find(|n| *n != first_number && *n != second_number)
+        .unwrap();
+    let (stray, matched, _) = server.post_sms(free, "stray").await;
+    assert_eq!(matched, None);
+
+    // Every SMS failed at least twice: simrelay is mid-retry.
+    eventually(
+        Duration::from_secs(10),
+        "two failed attempts per SMS",
+        || {
+            let seen = per_text(&platform);
+            async move { texts.iter().all(|t| seen.get(*t).is_some_and(|c| c.0 >= 2)) }
+        },
+    )
+    .await;
+    server.kill();
+    // Let requests already on the wire be answered (500) before the platform changes its mind.
+    actix_rt::time::sleep(Duration::from_millis(300)).await;
+    let before = platform.count();
+    assert!(
+        platform.requests().iter().all(|r| !r.reply.is_success()),
+        "nothing was confirmed before the kill"
+    );
+    platform.always(Reply::Success);
+
+    server.restart();
+    server.wait_ready().await;
+    eventually(Duration::from_secs(10), "every SMS delivered", || async {
+        let sms = server.sms().await;
+        sms.len() == 4
+            && sms
+                .iter()
+                .all(|s| s["state"] == "delivered" || s["id"] == stray)
+    })
+    .await;
+    // The gateway repeats an SMS it posted before the crash: recognised by its id.
+    let (id, matched, duplicate) = server.post_sms(first_number, texts[0]).await;
+    assert_eq!((id, matched, duplicate), (ids[0], Some(first), true));
+
+    // Killed again once everything is confirmed: nothing is sent again after the restart.
+    server.kill();
+    server.restart();
+    server.wait_ready().await;
+    // Two retry intervals of quiet.
+    actix_rt::time::sleep(Duration::from_millis(2500)).await;
+
+    let seen = per_text(&platform);
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    for text in texts {
+        let (attempts, confirmed) = seen[text];
+        assert_eq!(confirmed, 1, "{text} confirmed exactly once: {seen:?}");
+        assert!(
+            attempts >= 3,
+            "{text}: two failures, then a success: {seen:?}"
+        );
+    }
+    assert!(platform.count() > before);
+    let stored = server.sms().await;
+    assert_eq!(stored.len(), 4);
+    for s in stored {
+        if s["id"] == stray {
+            assert_eq!(s["state"], "unmatched", "{s}");
+            assert_eq!(s["attempts"], 0, "{s}");
+        } else {
+            assert!(ids.contains(&s["id"].as_u64().unwrap()), "{s}");
+            assert_eq!(s["state"], "delivered", "{s}");
+            assert!(s["attempts"].as_u64().unwrap() >= 3, "{s}");
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}\n{}",
+        started.elapsed(),
+        server.log()
+    );
+}
