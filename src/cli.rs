@@ -44,12 +44,62 @@ enum Command {
         /// The inbox ids gammu-smsd passes.
         inbox_ids: Vec<String>,
     },
+    /// OnlineSIM v2 requests run by hand (they use the config's v2_base_url and api_key).
+    V2 {
+        /// Config file (default: config/simrelay.toml if present, else built-in defaults).
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        request: V2Request,
+    },
     /// Validate a config file and print the effective settings (secrets masked).
     CheckConfig {
         /// Config file (default: config/simrelay.toml if present, else built-in defaults).
         #[arg(long)]
         config: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum V2Request {
+    /// checkNumber: OnlineSIM's view of one number.
+    CheckNumber {
+        /// The number, international (a leading + is optional).
+        number: String,
+    },
+    /// takeOffNumbers: numbers whose income reached SUM roubles (worth replacing).
+    TakeOff {
+        /// Minimum income in RUB.
+        #[arg(long, default_value = "50")]
+        sum: String,
+    },
+    /// saveConfig: REPLACES the whole service blacklist with exactly these services.
+    Blacklist {
+        /// Every service to block (an empty list clears the blacklist).
+        services: Vec<String>,
+    },
+}
+
+/// Runs one v2 request and prints its table.
+fn v2_request(config: Option<PathBuf>, request: V2Request) -> anyhow::Result<String> {
+    use crate::v2::{cli, client::V2Client};
+    let (settings, _) = Settings::load(config.as_deref())?;
+    let o = &settings.onlinesim;
+    let base = o
+        .v2_base_url
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("onlinesim.v2_base_url is not set"))?;
+    let client = V2Client::new(base, o.api_key.clone(), o.v2_test, o.v2_timeout)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        match request {
+            V2Request::CheckNumber { number } => cli::check_number(&client, &number).await,
+            V2Request::TakeOff { sum } => cli::take_off(&client, &sum).await,
+            V2Request::Blacklist { services } => cli::blacklist(&client, &services).await,
+        }
+    })
 }
 
 /// Runs the command line; the exit code says whether it worked.
@@ -91,6 +141,16 @@ pub fn run() -> ExitCode {
                 }
             }
         }
+        Command::V2 { config, request } => match v2_request(config, request) {
+            Ok(table) => {
+                say(&table);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Serve { config } => {
             let settings = match Settings::load(config.as_deref()) {
                 Ok((settings, _)) => settings,

@@ -17,3 +17,4 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod v1;
+pub mod v2;

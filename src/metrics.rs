@@ -22,6 +22,11 @@ const OUTBOX_OLDEST: &str = "simrelay_outbox_oldest_pending_seconds";
 const PUSH_SMS: &str = "simrelay_push_sms_total";
 const PUSH_SMS_SECONDS: &str = "simrelay_push_sms_duration_seconds";
 const POSSIBLE_REPEATS: &str = "simrelay_push_sms_possible_repeats";
+const V2_REQUESTS: &str = "simrelay_v2_requests_total";
+const V2_SECONDS: &str = "simrelay_v2_request_duration_seconds";
+const V2_HEARTBEAT: &str = "simrelay_v2_last_heartbeat_timestamp_seconds";
+const V2_LISTED: &str = "simrelay_v2_listed_sims";
+const V2_ACCOUNT: &str = "simrelay_v2_account_problem";
 
 /// The metrics simrelay exports.
 #[derive(Clone)]
@@ -40,6 +45,11 @@ pub struct Metrics {
     push_sms: IntCounterVec,
     push_sms_seconds: Histogram,
     possible_repeats: IntGauge,
+    v2_requests: IntCounterVec,
+    v2_seconds: Histogram,
+    v2_heartbeat: IntGauge,
+    v2_listed: IntGauge,
+    v2_account: IntGaugeVec,
 }
 
 impl Metrics {
@@ -104,6 +114,31 @@ impl Metrics {
             POSSIBLE_REPEATS,
             "SMS found mid-delivery at start-up: the platform may have seen them once more",
         )?;
+        let v2_requests = IntCounterVec::new(
+            Opts::new(V2_REQUESTS, "OnlineSIM v2 requests by endpoint and outcome"),
+            &["endpoint", "outcome"],
+        )?;
+        let v2_seconds = Histogram::with_opts(HistogramOpts::new(
+            V2_SECONDS,
+            "Time of one OnlineSIM v2 request",
+        ))?;
+        let v2_heartbeat = IntGauge::new(
+            V2_HEARTBEAT,
+            "UNIX time of the last successful v2 heartbeat (sendNumbersOnline or checkWork)",
+        )?;
+        let v2_listed = IntGauge::new(V2_LISTED, "SIMs OnlineSIM holds in our v2 list")?;
+        let v2_account = IntGaugeVec::new(
+            Opts::new(
+                V2_ACCOUNT,
+                "1 while OnlineSIM v2 refuses our account, by code",
+            ),
+            &["code"],
+        )?;
+        registry.register(Box::new(v2_requests.clone()))?;
+        registry.register(Box::new(v2_seconds.clone()))?;
+        registry.register(Box::new(v2_heartbeat.clone()))?;
+        registry.register(Box::new(v2_listed.clone()))?;
+        registry.register(Box::new(v2_account.clone()))?;
         registry.register(Box::new(sims.clone()))?;
         registry.register(Box::new(sms.clone()))?;
         registry.register(Box::new(outbox_depth.clone()))?;
@@ -128,6 +163,11 @@ impl Metrics {
             push_sms,
             push_sms_seconds,
             possible_repeats,
+            v2_requests,
+            v2_seconds,
+            v2_heartbeat,
+            v2_listed,
+            v2_account,
         })
     }
 
@@ -145,6 +185,33 @@ impl Metrics {
     pub fn push_sms_done(&self, outcome: &str, seconds: f64) {
         self.push_sms.with_label_values(&[outcome]).inc();
         self.push_sms_seconds.observe(seconds);
+    }
+
+    /// Counts one v2 request.
+    pub fn v2_request(&self, endpoint: &str, outcome: &str, seconds: f64) {
+        self.v2_requests
+            .with_label_values(&[endpoint, outcome])
+            .inc();
+        self.v2_seconds.observe(seconds);
+    }
+
+    /// Records a successful heartbeat.
+    pub fn v2_heartbeat(&self, unix: i64) {
+        self.v2_heartbeat.set(unix);
+    }
+
+    /// Records how many SIMs the platform holds.
+    pub fn v2_listed(&self, listed: usize) {
+        self.v2_listed
+            .set(i64::try_from(listed).unwrap_or(i64::MAX));
+    }
+
+    /// Records the current v2 account problem (or none).
+    pub fn v2_account(&self, problem: Option<&str>) {
+        self.v2_account.reset();
+        if let Some(code) = problem {
+            self.v2_account.with_label_values(&[code]).set(1);
+        }
     }
 
     /// Reads the engine's gauges and renders the text exposition.

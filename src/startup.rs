@@ -11,7 +11,7 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::middleware::Compress;
 use actix_web::{web, App, HttpResponse, HttpServer};
-use anyhow::{bail, Context};
+use anyhow::Context;
 use simrelay_actors::store::Store;
 use simrelay_actors::{Clock, Engine};
 use tracing_actix_web::TracingLogger;
@@ -29,14 +29,12 @@ pub struct Application {
     port: u16,
     internal_port: Option<u16>,
     state: AppState,
+    v2_sync: Option<Arc<crate::v2::sync::ListSync>>,
 }
 
 impl Application {
     /// Builds simrelay with the store the settings name. Must run inside an actix System.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
-        if settings.onlinesim.mode == Mode::V2 {
-            bail!("onlinesim.mode = \"v2\" is not available in this version; use \"v1\"");
-        }
         let store: Arc<dyn Store> = match &settings.store.redis_url {
             Some(url) => {
                 let redis = Arc::new(RedisStore::new(
@@ -82,16 +80,23 @@ impl Application {
         if settings.filtering.mode == FilteringMode::Partner {
             engine_settings.filter = Some(settings.service_patterns()?.into_filter());
         }
-        let engine = Engine::new(store, clock, engine_settings);
+        let engine = Engine::new(store, Arc::clone(&clock), engine_settings);
         let metrics = Metrics::new().context("registering metrics")?;
-        match &settings.onlinesim.push_sms_url {
-            Some(url) if settings.onlinesim.mode == Mode::V1 => {
+        let countries = Arc::new(countries);
+        let mut v2 = None;
+        match (settings.onlinesim.mode, &settings.onlinesim.push_sms_url) {
+            (Mode::V1, Some(url)) => {
                 let push = PushSms::new(&settings, url, metrics.clone())?;
                 engine.attach_delivery(Arc::new(push), settings.delivery());
             }
-            _ => tracing::warn!(
+            (Mode::V1, None) => tracing::warn!(
                 "no onlinesim.push_sms_url: SMS are stored but not delivered until it is set"
             ),
+            (Mode::V2, _) => {
+                v2 = Some(crate::v2::start(
+                    &settings, &engine, clock, &countries, &metrics,
+                )?);
+            }
         }
         let state = AppState {
             engine,
@@ -99,7 +104,8 @@ impl Application {
             settings: Arc::new(settings),
             metrics,
             readiness: Readiness::not_ready("recovering state from the store"),
-            countries: Arc::new(countries),
+            countries,
+            v2_health: v2.as_ref().map(|v| v.health.clone()),
         };
         let server = &state.settings.server;
         let listener = TcpListener::bind(server.listen)
@@ -130,6 +136,7 @@ impl Application {
             port,
             internal_port,
             state,
+            v2_sync: v2.map(|v| v.sync),
         })
     }
 
@@ -141,6 +148,11 @@ impl Application {
     /// The internal port, when `server.internal_listen` is set.
     pub fn internal_port(&self) -> Option<u16> {
         self.internal_port
+    }
+
+    /// The v2 list task (v2 mode), for tests that drive its cadence.
+    pub fn v2_sync(&self) -> Option<&Arc<crate::v2::sync::ListSync>> {
+        self.v2_sync.as_ref()
     }
 
     /// The engine, for tests.
@@ -194,6 +206,8 @@ enum Surface {
 fn serve(listener: TcpListener, state: &AppState, surface: Surface) -> anyhow::Result<Server> {
     let data = web::Data::new(state.clone());
     let v1_path = state.settings.onlinesim.v1_path.clone();
+    // In v2 mode the platform never calls us: no v1 endpoint to guess at.
+    let v1 = state.settings.onlinesim.mode == Mode::V1;
     let workers = state.settings.server.workers;
     let mut server = HttpServer::new(move || {
         App::new()
@@ -201,7 +215,7 @@ fn serve(listener: TcpListener, state: &AppState, surface: Surface) -> anyhow::R
             .wrap(TracingLogger::default())
             .app_data(data.clone())
             .configure(|cfg| {
-                if surface != Surface::Internal {
+                if surface != Surface::Internal && v1 {
                     cfg.route(&v1_path, web::post().to(crate::v1::endpoint));
                 }
                 if surface != Surface::Platform {

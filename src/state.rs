@@ -24,6 +24,8 @@ pub struct AppState {
     pub countries: Arc<CountryTable>,
     /// MCC-MNC → operator name, for SIMs reported by MCC-MNC.
     pub operators: Arc<OperatorTable>,
+    /// v2 account health (v2 mode only).
+    pub v2_health: Option<crate::v2::Health>,
 }
 
 /// `None` when ready, else the reason it is not.

@@ -179,6 +179,8 @@ mod gammu_hook {
             port: Some("bank1.17".into()),
             operator: None,
             country: None,
+            mcc_mnc: None,
+            rent: false,
         }];
         let clock = Arc::new(ManualClock::new(
             Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap(),
@@ -261,6 +263,8 @@ mod gammu_hook {
             port: Some("bank1.17".into()),
             operator: None,
             country: None,
+            mcc_mnc: None,
+            rent: false,
         }];
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let app = Application::build_with_store(settings, Arc::new(MemoryStore::new()), clock)

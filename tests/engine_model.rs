@@ -275,6 +275,8 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             operator: operator.map(|o| OperatorName::parse(o).unwrap()),
             port: None,
             pinned: false,
+            mcc_mnc: None,
+            rent: false,
         };
         engine.upsert_sim(spec, true).await.unwrap();
         model.sims.insert(

@@ -21,7 +21,7 @@ use crate::domain::{
 use crate::expiry::{self, Expiries};
 use crate::ids::IdAllocator;
 use crate::index::AvailabilityIndex;
-pub use crate::index::{Stock, StockCountry};
+pub use crate::index::{ListedSim, Stock, StockCountry};
 use crate::ledger::Ledger;
 use crate::number::{
     Finish, Inspect, NumberActor, NumberError, NumberState, ReceiveSms, SimChange, Update,
@@ -51,6 +51,9 @@ pub struct EngineSettings {
     pub dedup_window: Duration,
     /// Our-side filtering: SMS that do not belong to the ordered service are held.
     pub filter: Option<SmsFilter>,
+    /// Forward SMS that belong to no activation too, when the SIM is listed (v2: the platform
+    /// allocates numbers itself, simrelay knows no activations).
+    pub forward_unmatched: bool,
 }
 
 /// Our-side filtering (protocol §5.1): whether an SMS (sender, text) belongs to a service.
@@ -114,6 +117,7 @@ impl Default for EngineSettings {
             max_cancels: 4,
             dedup_window: Duration::from_secs(120),
             filter: None,
+            forward_unmatched: false,
         }
     }
 }
@@ -131,6 +135,10 @@ pub struct SimSpec {
     pub port: Option<String>,
     /// Listed in the config: always online.
     pub pinned: bool,
+    /// MCC-MNC, when the SIM bank reports it.
+    pub mcc_mnc: Option<String>,
+    /// Offered for rent (v2).
+    pub rent: bool,
 }
 
 /// A GET_NUMBER request, already parsed at the edge.
@@ -249,6 +257,8 @@ pub(crate) struct Shared {
     pub(crate) expiry: Expiries,
     pub(crate) sms: SmsLedger,
     pub(crate) outbox: Outbox,
+    /// Small named values kept in the store (e.g. the v2 number ids).
+    pub(crate) meta: Mutex<std::collections::HashMap<String, String>>,
     /// Pending SMS found mid-attempt at recovery: the platform may see them once more.
     pub(crate) possible_repeats: std::sync::atomic::AtomicU64,
     pub(crate) store: Arc<dyn Store>,
@@ -309,6 +319,7 @@ impl Engine {
             sms: SmsLedger::default(),
             outbox: Outbox::default(),
             possible_repeats: Default::default(),
+            meta: Mutex::new(Default::default()),
             ids: IdAllocator::new(Arc::clone(&store)),
             store,
             clock,
@@ -443,6 +454,9 @@ impl Engine {
                 used: Vec::new(),
                 cancels: Vec::new(),
                 last_activation: None,
+                online_since: (online || spec.pinned).then(|| self.shared.clock.now()),
+                mcc_mnc: spec.mcc_mnc.clone(),
+                rent: spec.rent,
             },
             pinned: spec.pinned,
         };
@@ -506,6 +520,42 @@ impl Engine {
         let index = self.shared.index.lock();
         let removed = gone.iter().filter(|n| !index.is_online(**n)).count();
         Ok((index.online_numbers().len(), added, removed))
+    }
+
+    /// Every SIM v2 lists now (online and not blocked), in number order.
+    pub fn listed_sims(&self) -> Vec<ListedSim> {
+        if !self.is_ready() {
+            return Vec::new();
+        }
+        self.shared.index.lock().listed()
+    }
+
+    /// A counter that moves whenever what v2 lists changes.
+    pub fn listing_version(&self) -> u64 {
+        self.shared.index.lock().listing_changes().0
+    }
+
+    /// Wakes whenever what v2 lists changes.
+    pub fn listing_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.shared.index.lock().listing_changes().1
+    }
+
+    /// A named value kept in the store.
+    pub fn meta(&self, key: &str) -> Option<String> {
+        self.shared.meta.lock().get(key).cloned()
+    }
+
+    /// Stores a named value; durable before this returns.
+    pub async fn put_meta(&self, key: &str, value: String) -> Result<(), EngineError> {
+        self.shared
+            .store
+            .apply(vec![Change::Meta {
+                key: key.to_owned(),
+                value: value.clone(),
+            }])
+            .await?;
+        self.shared.meta.lock().insert(key.to_owned(), value);
+        Ok(())
     }
 
     /// The number of the SIM in a port.

@@ -22,6 +22,14 @@ pub(crate) struct Facts {
     pub(crate) online: bool,
     /// Its port in the SIM bank.
     pub(crate) port: Option<String>,
+    /// Offered on v2: online and not blocked.
+    pub(crate) listed: bool,
+    /// MCC-MNC.
+    pub(crate) mcc_mnc: Option<String>,
+    /// Rent mode.
+    pub(crate) rent: bool,
+    /// When it came online.
+    pub(crate) online_since: Option<chrono::DateTime<chrono::Utc>>,
     /// Services it may no longer be offered for.
     pub(crate) exhausted: Vec<ServiceName>,
 }
@@ -101,6 +109,35 @@ pub(crate) struct AvailabilityIndex {
     rotation: usize,
     /// Port → number, for SMS the gateway posts by port.
     ports: HashMap<String, Msisdn>,
+    /// Bumped whenever what v2 lists changes (a SIM listed or unlisted, or its details).
+    listing_version: tokio::sync::watch::Sender<u64>,
+}
+
+/// A SIM as v2 lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedSim {
+    /// Its number.
+    pub number: Msisdn,
+    /// Its port.
+    pub port: Option<String>,
+    /// MCC-MNC.
+    pub mcc_mnc: Option<String>,
+    /// Rent mode.
+    pub rent: bool,
+    /// When it came online.
+    pub online_since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Facts {
+    fn listing(&self, number: Msisdn) -> Option<ListedSim> {
+        self.listed.then(|| ListedSim {
+            number,
+            port: self.port.clone(),
+            mcc_mnc: self.mcc_mnc.clone(),
+            rent: self.rent,
+            online_since: self.online_since,
+        })
+    }
 }
 
 impl AvailabilityIndex {
@@ -111,6 +148,7 @@ impl AvailabilityIndex {
             listings: HashMap::new(),
             rotation: 0,
             ports: HashMap::new(),
+            listing_version: tokio::sync::watch::channel(0).0,
         }
     }
 
@@ -161,6 +199,13 @@ impl AvailabilityIndex {
 
     /// Records a number's current facts (new number, or a transition of a known one).
     pub(crate) fn update(&mut self, number: Msisdn, facts: Facts) {
+        let before = self
+            .listings
+            .get(&number)
+            .and_then(|l| l.facts.listing(number));
+        if before != facts.listing(number) {
+            self.listing_version.send_modify(|v| *v += 1);
+        }
         self.remove(number);
         // Ports map to the SIM in them now: an offline SIM gives its port up.
         if let Some(old) = self
@@ -250,6 +295,25 @@ impl AvailabilityIndex {
     /// Whether a number is in a port now.
     pub(crate) fn is_online(&self, number: Msisdn) -> bool {
         self.listings.get(&number).is_some_and(|l| l.facts.online)
+    }
+
+    /// Every SIM v2 lists now.
+    pub(crate) fn listed(&self) -> Vec<ListedSim> {
+        let mut out: Vec<ListedSim> = self
+            .listings
+            .iter()
+            .filter_map(|(n, l)| l.facts.listing(*n))
+            .collect();
+        out.sort_unstable_by_key(|s| s.number);
+        out
+    }
+
+    /// The listing version and a receiver that wakes when it changes.
+    pub(crate) fn listing_changes(&self) -> (u64, tokio::sync::watch::Receiver<u64>) {
+        (
+            *self.listing_version.borrow(),
+            self.listing_version.subscribe(),
+        )
     }
 
     /// Every number in a port now.

@@ -23,7 +23,8 @@ pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{
-    Engine, EngineError, EngineSettings, FinishOutcome, IncomingSms, NumberRequest, RecoveryReport,
-    Reservation, SimSpec, SimView, SmsCounts, SmsFilter, SmsReceipt, Stock, StockCountry,
+    Engine, EngineError, EngineSettings, FinishOutcome, IncomingSms, ListedSim, NumberRequest,
+    RecoveryReport, Reservation, SimSpec, SimView, SmsCounts, SmsFilter, SmsReceipt, Stock,
+    StockCountry,
 };
 pub use outbox::{DeliveryOutcome, DeliverySettings, SmsSink};

@@ -66,6 +66,10 @@ impl NumberState {
             available: r.online && !r.blocked && r.active.is_none(),
             online: r.online,
             port: r.port.clone(),
+            listed: r.online && !r.blocked,
+            mcc_mnc: r.mcc_mnc.clone(),
+            rent: r.rent,
+            online_since: r.online_since,
             exhausted,
         }
     }
@@ -425,12 +429,17 @@ impl Handler<Update> for NumberActor {
                     sim.country = spec.country;
                     sim.operator = spec.operator.or(sim.operator);
                     sim.port = spec.port.or(sim.port);
+                    sim.mcc_mnc = spec.mcc_mnc.or(sim.mcc_mnc);
+                    sim.rent = spec.rent;
                 }
                 sim.online = online || self.state.pinned || spec.pinned;
                 pin = spec.pinned;
             }
         }
         self.state.pinned |= pin;
+        if sim.online && !self.state.record.online {
+            sim.online_since = Some(self.shared.clock.now());
+        }
         if sim == self.state.record {
             return self.answer(Ok(()));
         }
@@ -497,7 +506,11 @@ impl Handler<ReceiveSms> for NumberActor {
             }));
         }
         let activation = self.activation_at(received_at);
+        let forward_unmatched = self.shared.settings.forward_unmatched
+            && self.state.record.online
+            && !self.state.record.blocked;
         let state = match &activation {
+            None if forward_unmatched => SmsState::Pending,
             None => SmsState::Unmatched,
             Some(a) if a.service.is_rent() => SmsState::Pending,
             Some(a) => match &self.shared.settings.filter {

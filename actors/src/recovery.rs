@@ -99,6 +99,9 @@ pub(crate) async fn recover(
                 used: Vec::new(),
                 cancels: Vec::new(),
                 last_activation: None,
+                mcc_mnc: spec.mcc_mnc.clone(),
+                rent: spec.rent,
+                online_since: None,
             },
             pinned: true,
         });
@@ -107,6 +110,11 @@ pub(crate) async fn recover(
         state.record.country = spec.country;
         state.record.operator = spec.operator;
         state.record.port = spec.port;
+        state.record.mcc_mnc = spec.mcc_mnc;
+        state.record.rent = spec.rent;
+        if !state.record.online || state.record.online_since.is_none() {
+            state.record.online_since = Some(now);
+        }
         state.record.online = true;
         if state.record != before {
             changes.push(Change::Sim(state.record.clone()));
@@ -149,6 +157,7 @@ pub(crate) async fn recover(
             shared.directory.insert(state);
         }
     }
+    shared.meta.lock().extend(snapshot.meta);
     let mut in_flight = 0u64;
     for sms in snapshot.sms {
         if sms.state == SmsState::Pending {

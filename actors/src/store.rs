@@ -40,6 +40,15 @@ pub struct SimRecord {
     /// it closed belongs to no activation.
     #[serde(default)]
     pub last_activation: Option<ActivationId>,
+    /// MCC-MNC of the SIM, when the SIM bank reports it (v2 lists it as `operator`).
+    #[serde(default)]
+    pub mcc_mnc: Option<String>,
+    /// Offered for rent on v2.
+    #[serde(default)]
+    pub rent: bool,
+    /// When it last came online (v2 `date_start`).
+    #[serde(default)]
+    pub online_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One upsert in a batch.
@@ -52,6 +61,13 @@ pub enum Change {
     /// Write the whole SMS record (its delivery state included: the outbox is the set of
     /// pending SMS).
     Sms(SmsRecord),
+    /// Write a small named value (e.g. the v2 number ids).
+    Meta {
+        /// Name.
+        key: String,
+        /// Value (JSON text).
+        value: String,
+    },
 }
 
 /// Everything the store holds, for recovery at start.
@@ -63,6 +79,8 @@ pub struct Snapshot {
     pub activations: Vec<ActivationRecord>,
     /// Every SMS kept, pending ones (the outbox) included.
     pub sms: Vec<SmsRecord>,
+    /// Named values.
+    pub meta: Vec<(String, String)>,
 }
 
 /// A store failure; the engine answers ERROR / NO_NUMBERS rather than acknowledge.

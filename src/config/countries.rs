@@ -47,6 +47,13 @@ impl CountryTable {
         phonenumber::parse(None, format!("+{number}")).is_ok()
     }
 
+    /// The country calling code of `number` (v2 `country_id`).
+    pub fn calling_code(&self, number: Msisdn) -> Option<u16> {
+        phonenumber::parse(None, format!("+{number}"))
+            .ok()
+            .map(|p| p.code().value())
+    }
+
     /// The platform's name for the country of `number`.
     pub fn country_of(&self, number: Msisdn) -> anyhow::Result<CountryName> {
         let parsed = phonenumber::parse(None, format!("+{number}")).map_err(|e| {

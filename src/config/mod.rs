@@ -115,6 +115,36 @@ pub enum Mode {
     V2,
 }
 
+/// How the v2 list is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum V2ListMode {
+    /// sendNumbersOnline every heartbeat and after each change.
+    Full,
+    /// checkWork every heartbeat, addNumber / removeNumber per change, periodic full reconcile.
+    Incremental,
+}
+
+/// v2 dry-run modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum V2Test {
+    /// Accepted, nothing saved.
+    Test1,
+    /// The request is echoed back (simrelay logs the echo).
+    Test2,
+}
+
+impl V2Test {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            V2Test::Test1 => "test1",
+            V2Test::Test2 => "test2",
+        }
+    }
+}
+
 /// How GET_NUMBER says "nothing fits".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -145,6 +175,24 @@ pub struct OnlineSimSettings {
     /// v2 heartbeat period.
     #[serde(with = "humantime_serde")]
     pub v2_heartbeat: Duration,
+    /// v2: `full` (sendNumbersOnline) or `incremental` (checkWork + addNumber/removeNumber).
+    pub v2_list_mode: V2ListMode,
+    /// v2 full mode: quiet time after a change before the list is sent.
+    #[serde(with = "humantime_serde")]
+    pub v2_debounce: Duration,
+    /// v2 incremental mode: period of the full reconcile.
+    #[serde(with = "humantime_serde")]
+    pub v2_reconcile: Duration,
+    /// v2: forward SMS in batches by addMessages.
+    pub v2_batch: bool,
+    /// v2: how often a batch is sent.
+    #[serde(with = "humantime_serde")]
+    pub v2_batch_every: Duration,
+    /// v2 dry run: `test1` (accepted, nothing saved) or `test2` (echoed, logged).
+    pub v2_test: Option<V2Test>,
+    /// v2: how long one request may take.
+    #[serde(with = "humantime_serde")]
+    pub v2_timeout: Duration,
     /// How long the platform keeps an activation open.
     #[serde(with = "humantime_serde")]
     pub activation_ttl: Duration,
@@ -170,6 +218,13 @@ impl Default for OnlineSimSettings {
             push_retry_interval: Duration::from_secs(10),
             v2_base_url: None,
             v2_heartbeat: Duration::from_secs(300),
+            v2_list_mode: V2ListMode::Full,
+            v2_debounce: Duration::from_secs(3),
+            v2_reconcile: Duration::from_secs(3600),
+            v2_batch: false,
+            v2_batch_every: Duration::from_secs(5),
+            v2_test: None,
+            v2_timeout: Duration::from_secs(10),
             activation_ttl: Duration::from_secs(900),
             expiry_grace: Duration::from_secs(300),
             get_number_deadline: Duration::from_secs(3),
@@ -351,6 +406,12 @@ pub struct SimEntry {
     /// Country name; derived from the number when absent.
     #[serde(default)]
     pub country: Option<CountryName>,
+    /// MCC-MNC (v2 lists it as the operator).
+    #[serde(default)]
+    pub mcc_mnc: Option<String>,
+    /// Offered for rent on v2.
+    #[serde(default)]
+    pub rent: bool,
 }
 
 impl Settings {
@@ -411,6 +472,9 @@ impl Settings {
             ("onlinesim.push_retry_interval", o.push_retry_interval),
             ("onlinesim.v2_heartbeat", o.v2_heartbeat),
             ("store.command_timeout", self.store.command_timeout),
+            ("onlinesim.v2_batch_every", o.v2_batch_every),
+            ("onlinesim.v2_timeout", o.v2_timeout),
+            ("onlinesim.v2_reconcile", o.v2_reconcile),
             ("push_sms.timeout", self.push_sms.timeout),
         ] {
             if d.is_zero() {
@@ -437,6 +501,9 @@ impl Settings {
             if !seen.insert(sim.number) {
                 bail!("sims[{i}].number: {} is listed twice", sim.number);
             }
+        }
+        if o.mode == Mode::V2 && o.v2_base_url.is_none() {
+            bail!("onlinesim.mode = \"v2\" needs onlinesim.v2_base_url");
         }
         if self.push_sms.concurrency == 0 {
             bail!("push_sms.concurrency must be at least 1");
@@ -489,6 +556,7 @@ impl Settings {
             max_cancels: 4,
             dedup_window: self.gateway.dedup_window,
             filter: None,
+            forward_unmatched: self.onlinesim.mode == Mode::V2,
         }
     }
 
@@ -504,14 +572,26 @@ impl Settings {
                         .country_of(sim.number)
                         .with_context(|| format!("sims[{i}].country"))?,
                 };
+                if let Some(code) = &sim.mcc_mnc {
+                    if !plausible_mcc_mnc(code) {
+                        bail!("sims[{i}].mcc_mnc: {code:?} must be 5 or 6 digits");
+                    }
+                }
                 Ok(SimSpec {
                     number: sim.number,
                     country,
                     operator: sim.operator.clone(),
                     port: sim.port.clone(),
                     pinned: true,
+                    mcc_mnc: sim.mcc_mnc.clone(),
+                    rent: sim.rent,
                 })
             })
             .collect()
     }
+}
+
+/// An MCC-MNC is 5 or 6 digits.
+pub fn plausible_mcc_mnc(code: &str) -> bool {
+    (5..=6).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit())
 }

@@ -30,6 +30,8 @@ pub(super) struct SimObject {
     mcc_mnc: Option<String>,
     #[serde(default)]
     country: Option<String>,
+    #[serde(default)]
+    rent: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -43,24 +45,28 @@ fn spec(sim: SimObject, at: &str, state: &AppState) -> Result<SimSpec, ApiError>
     let field = |name: &str| format!("{at}{name}");
     let number =
         Msisdn::parse(&sim.number).map_err(|e| ApiError::bad_field(&field("number"), e))?;
+    if !state.countries.plausible(number) {
+        return Err(ApiError::bad_field(
+            &field("number"),
+            format!("{number} has no known country calling code"),
+        ));
+    }
     if let Some(port) = &sim.port {
         bounded(&field("port"), port, MAX_PORT)?;
+    }
+    if let Some(code) = &sim.mcc_mnc {
+        if !crate::config::plausible_mcc_mnc(code) {
+            return Err(ApiError::bad_field(
+                &field("mcc_mnc"),
+                "must be 5 or 6 digits",
+            ));
+        }
     }
     let operator = match (&sim.operator, &sim.mcc_mnc) {
         (Some(name), _) => Some(
             OperatorName::parse(name).map_err(|e| ApiError::bad_field(&field("operator"), e))?,
         ),
-        (None, Some(code)) => {
-            let plausible =
-                (5..=6).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit());
-            if !plausible {
-                return Err(ApiError::bad_field(
-                    &field("mcc_mnc"),
-                    "must be 5 or 6 digits",
-                ));
-            }
-            state.operators.name(code)
-        }
+        (None, Some(code)) => state.operators.name(code),
         (None, None) => None,
     };
     let country = match &sim.country {
@@ -78,6 +84,8 @@ fn spec(sim: SimObject, at: &str, state: &AppState) -> Result<SimSpec, ApiError>
         operator,
         port: sim.port,
         pinned: false,
+        mcc_mnc: sim.mcc_mnc,
+        rent: sim.rent.unwrap_or(false),
     })
 }
 

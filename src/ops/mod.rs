@@ -19,12 +19,18 @@ async fn healthz() -> HttpResponse {
 }
 
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let reason = state.readiness.reason().or_else(|| {
-        state
-            .engine
-            .store_down_reason()
-            .map(|r| format!("store unavailable: {r}"))
-    });
+    let v2_problem = state.v2_health.as_ref().and_then(|h| h.problem());
+    state.metrics.v2_account(v2_problem.as_deref());
+    let reason = state
+        .readiness
+        .reason()
+        .or_else(|| {
+            state
+                .engine
+                .store_down_reason()
+                .map(|r| format!("store unavailable: {r}"))
+        })
+        .or_else(|| v2_problem.map(|code| format!("OnlineSIM v2 refuses our account: {code}")));
     match reason {
         None => json_response(StatusCode::OK, &json!({"status": "ready"})),
         Some(reason) => json_response(

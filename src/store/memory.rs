@@ -13,6 +13,7 @@ struct Inner {
     sims: HashMap<Msisdn, SimRecord>,
     activations: HashMap<ActivationId, ActivationRecord>,
     sms: HashMap<SmsId, SmsRecord>,
+    meta: HashMap<String, String>,
     next_id: u64,
 }
 
@@ -43,6 +44,9 @@ impl Store for MemoryStore {
                 Change::Sms(sms) => {
                     inner.sms.insert(sms.id, sms);
                 }
+                Change::Meta { key, value } => {
+                    inner.meta.insert(key, value);
+                }
             }
         }
         Box::pin(future::ready(Ok(())))
@@ -54,6 +58,7 @@ impl Store for MemoryStore {
             sims: inner.sims.values().cloned().collect(),
             activations: inner.activations.values().cloned().collect(),
             sms: inner.sms.values().cloned().collect(),
+            meta: inner.meta.clone().into_iter().collect(),
         };
         Box::pin(future::ready(Ok(snapshot)))
     }

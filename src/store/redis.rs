@@ -7,6 +7,7 @@
 //! | `P:sims` | hash | number → SIM record (JSON) | one field per SIM: a change rewrites one field; recovery scans it in chunks |
 //! | `P:activations` | hash | activation id → activation record (JSON) | FINISH must work for every id ever answered SUCCESS, so records are kept |
 //! | `P:sms` | hash | SMS id → SMS record (JSON, delivery state included) | the outbox is the set of pending SMS: stored before the gateway is answered, updated per attempt |
+//! | `P:meta` | hash | name → JSON value (e.g. `v2_ids`: OnlineSIM's id of each listed number) | small values that must survive restarts |
 //! | `P:activation_seq` | string | last id handed out (activations and SMS) | `INCRBY` reserves id blocks atomically; never goes back, so ids are never reused |
 //!
 //! Writes are group-committed: [`Store::apply`] queues its batch (bounded queue) and one writer
@@ -41,6 +42,7 @@ struct Keys {
     sims: String,
     activations: String,
     sms: String,
+    meta: String,
     activation_seq: String,
 }
 
@@ -77,6 +79,7 @@ impl RedisStore {
                 sims: format!("{prefix}:sims"),
                 activations: format!("{prefix}:activations"),
                 sms: format!("{prefix}:sms"),
+                meta: format!("{prefix}:meta"),
                 activation_seq: format!("{prefix}:activation_seq"),
             },
             timeout,
@@ -188,6 +191,10 @@ impl Inner {
                     Change::Sms(sms) => {
                         serde_json::to_string(sms).map(|json| (&self.keys.sms, sms.id.0, json))
                     }
+                    Change::Meta { key, value } => {
+                        pipe.hset(&self.keys.meta, key, value).ignore();
+                        continue;
+                    }
                 }
                 .map_err(|e| StoreError(format!("cannot encode a record: {e}")))?;
                 pipe.hset(encoded.0, encoded.1, encoded.2).ignore();
@@ -195,6 +202,14 @@ impl Inner {
         }
         let mut conn = self.connection().await?;
         self.run(pipe.query_async::<()>(&mut conn)).await
+    }
+
+    /// Every field and value of a small hash.
+    async fn scan_raw(&self, key: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let mut conn = self.connection().await?;
+        let mut cmd = redis::cmd("HGETALL");
+        cmd.arg(key);
+        self.run(cmd.query_async(&mut conn)).await
     }
 
     async fn scan<T: DeserializeOwned>(&self, key: &str) -> Result<Vec<T>, StoreError> {
@@ -283,6 +298,7 @@ impl Store for RedisStore {
                 sims: inner.scan(&inner.keys.sims).await?,
                 activations: inner.scan(&inner.keys.activations).await?,
                 sms: inner.scan(&inner.keys.sms).await?,
+                meta: inner.scan_raw(&inner.keys.meta).await?,
             })
         })
     }

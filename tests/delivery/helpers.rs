@@ -37,6 +37,8 @@ pub fn sim(number: &str, country: &str, operator: Option<&str>) -> SimEntry {
         port: Some(format!("bank.{number}")),
         operator: operator.map(|o| OperatorName::parse(o).expect("test operator")),
         country: Some(CountryName::parse(country).expect("test country")),
+        mcc_mnc: None,
+        rent: false,
     }
 }
 

@@ -25,6 +25,8 @@ fn settings(redis_url: &str, sims: usize) -> Settings {
             port: None,
             operator: None,
             country: None,
+            mcc_mnc: None,
+            rent: false,
         })
         .collect();
     s

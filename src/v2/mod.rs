@@ -1,0 +1,116 @@
+//! OnlineSIM v2 (`onlinesim.mode = "v2"`): simrelay pushes its list of SIMs in ports and every
+//! SMS they receive; OnlineSIM sells the numbers itself.
+//!
+//! `client` speaks the wire format, `sync` keeps the platform's list equal to the SIMs online
+//! now, `sink` forwards SMS through the durable outbox, `cli` runs the optional requests.
+
+pub mod cli;
+pub mod client;
+pub mod sink;
+pub mod sync;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use parking_lot::Mutex;
+use simrelay_actors::{Clock, Engine};
+use tokio::sync::Notify;
+
+use crate::config::{CountryTable, Settings};
+use crate::metrics::Metrics;
+
+/// The running v2 integration.
+pub struct V2 {
+    /// Account health, for readiness.
+    pub health: Health,
+    /// The list task.
+    pub sync: Arc<sync::ListSync>,
+}
+
+/// Starts the list task and attaches the SMS sink (v2 mode). Runs inside the actix System.
+pub fn start(
+    settings: &Settings,
+    engine: &Engine,
+    clock: Arc<dyn Clock>,
+    countries: &Arc<CountryTable>,
+    metrics: &Metrics,
+) -> anyhow::Result<V2> {
+    let o = &settings.onlinesim;
+    let base = o
+        .v2_base_url
+        .as_deref()
+        .context("onlinesim.mode = \"v2\" needs onlinesim.v2_base_url")?;
+    if o.api_key.is_empty() {
+        anyhow::bail!("onlinesim.mode = \"v2\" needs onlinesim.api_key (the Bearer key)");
+    }
+    let client = client::V2Client::new(base, o.api_key.clone(), o.v2_test, o.v2_timeout)?;
+    if let Some(test) = o.v2_test {
+        tracing::warn!(
+            mode = test.as_str(),
+            "v2 dry run: OnlineSIM saves nothing we send"
+        );
+    }
+    let health = Health::default();
+    let resync = Arc::new(Notify::new());
+    let sink = sink::V2Sink::new(
+        client.clone(),
+        o.push_retry_interval,
+        Arc::clone(&resync),
+        health.clone(),
+        metrics.clone(),
+        o.v2_batch.then_some(o.v2_batch_every),
+    );
+    let mut delivery = settings.delivery();
+    if o.v2_batch {
+        // Every SMS of a batch waits for the batch: let a whole batch be in flight.
+        delivery.concurrency = delivery.concurrency.max(512);
+    }
+    engine.attach_delivery(Arc::new(sink), delivery);
+    let sync = Arc::new(sync::ListSync::new(
+        engine.clone(),
+        client,
+        clock,
+        Arc::clone(countries),
+        sync::SyncSettings {
+            mode: o.v2_list_mode,
+            heartbeat: o.v2_heartbeat,
+            debounce: o.v2_debounce,
+            reconcile: o.v2_reconcile,
+            rent_all: o.rent,
+        },
+        health.clone(),
+        metrics.clone(),
+        resync,
+    ));
+    actix::spawn(Arc::clone(&sync).run());
+    Ok(V2 { health, sync })
+}
+
+/// Account problems reported by the platform (401/403/405), shared by the list task and the
+/// SMS sink; readiness and metrics read it.
+#[derive(Clone, Default)]
+pub struct Health(Arc<Mutex<Option<String>>>);
+
+impl Health {
+    /// Records an account problem; logged loudly once per new code.
+    pub fn account_problem(&self, code: &str) {
+        let mut slot = self.0.lock();
+        if slot.as_deref() != Some(code) {
+            tracing::error!(%code, "OnlineSIM v2 refuses our account: check onlinesim.api_key and the account; retrying with back-off");
+        }
+        *slot = Some(code.to_owned());
+    }
+
+    /// A request succeeded: the account works.
+    pub fn clear(&self) {
+        let mut slot = self.0.lock();
+        if slot.take().is_some() {
+            tracing::info!("OnlineSIM v2 accepts our account again");
+        }
+    }
+
+    /// The current problem, if any.
+    pub fn problem(&self) -> Option<String> {
+        self.0.lock().clone()
+    }
+}
