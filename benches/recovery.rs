@@ -92,6 +92,9 @@ fn main() {
                 used: Vec::new(),
                 cancels: Vec::new(),
                 last_activation: id,
+                mcc_mnc: Some(format!("250{:02}", [1, 2, 20, 99][i % 4])),
+                rent: false,
+                online_since: Some(now),
             };
             pipe.hset(
                 "simrelay:sims",
