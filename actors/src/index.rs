@@ -129,6 +129,17 @@ pub struct ListedSim {
 }
 
 impl Facts {
+    /// Whether v2 would list the two alike (compared without building listings: this runs on
+    /// every transition).
+    fn same_listing(&self, other: &Facts) -> bool {
+        self.listed == other.listed
+            && (!self.listed
+                || (self.port == other.port
+                    && self.mcc_mnc == other.mcc_mnc
+                    && self.rent == other.rent
+                    && self.online_since == other.online_since))
+    }
+
     fn listing(&self, number: Msisdn) -> Option<ListedSim> {
         self.listed.then(|| ListedSim {
             number,
@@ -158,39 +169,34 @@ impl AvailabilityIndex {
     }
 
     fn pool_mut(&mut self, facts: &Facts) -> &mut Pool {
-        self.countries
-            .entry(facts.country.clone())
-            .or_default()
-            .entry(facts.operator.clone())
-            .or_default()
+        pool_in(&mut self.countries, facts)
     }
 
+    /// Counts the number in its pool if it is in stock.
     fn add(&mut self, number: Msisdn) {
-        let Some(listing) = self.listings.get(&number) else {
+        let Some(listing) = self.listings.get(&number).filter(|l| l.in_stock()) else {
             return;
         };
-        if !listing.in_stock() {
-            return;
-        }
-        let facts = listing.facts.clone();
-        let pool = self.pool_mut(&facts);
+        let pool = pool_in(&mut self.countries, &listing.facts);
         pool.free.insert(number.lexi_key());
-        for s in &facts.exhausted {
-            *pool.exhausted_free.entry(s.clone()).or_default() += 1;
+        for s in &listing.facts.exhausted {
+            match pool.exhausted_free.get_mut(s) {
+                Some(c) => *c += 1,
+                None => {
+                    pool.exhausted_free.insert(s.clone(), 1);
+                }
+            }
         }
     }
 
+    /// Uncounts the number from its pool if it was in stock.
     fn remove(&mut self, number: Msisdn) {
-        let Some(listing) = self.listings.get(&number) else {
+        let Some(listing) = self.listings.get(&number).filter(|l| l.in_stock()) else {
             return;
         };
-        if !listing.in_stock() {
-            return;
-        }
-        let facts = listing.facts.clone();
-        let pool = self.pool_mut(&facts);
+        let pool = pool_in(&mut self.countries, &listing.facts);
         pool.free.remove(&number.lexi_key());
-        for s in &facts.exhausted {
+        for s in &listing.facts.exhausted {
             if let Some(c) = pool.exhausted_free.get_mut(s) {
                 *c = c.saturating_sub(1);
             }
@@ -199,11 +205,11 @@ impl AvailabilityIndex {
 
     /// Records a number's current facts (new number, or a transition of a known one).
     pub(crate) fn update(&mut self, number: Msisdn, facts: Facts) {
-        let before = self
+        let relisted = self
             .listings
             .get(&number)
-            .and_then(|l| l.facts.listing(number));
-        if before != facts.listing(number) {
+            .is_none_or(|l| !l.facts.same_listing(&facts));
+        if relisted {
             self.listing_version.send_modify(|v| *v += 1);
         }
         self.remove(number);
@@ -355,6 +361,16 @@ impl AvailabilityIndex {
             .collect();
         Stock { countries }
     }
+}
+
+/// The pool of a (country, operator), created on first use. A free function so that callers
+/// can hold a listing (a disjoint field) while they change its pool.
+fn pool_in<'a>(countries: &'a mut BTreeMap<CountryName, Operators>, facts: &Facts) -> &'a mut Pool {
+    countries
+        .entry(facts.country.clone())
+        .or_default()
+        .entry(facts.operator.clone())
+        .or_default()
 }
 
 /// Walks one pool from the service's cursor, wrapping once, jumping over excluded ranges.
