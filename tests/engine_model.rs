@@ -276,7 +276,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             port: None,
             pinned: false,
             mcc_mnc: None,
-            rent: false,
+            rent: None,
         };
         engine.upsert_sim(spec, true).await.unwrap();
         model.sims.insert(

@@ -137,8 +137,8 @@ pub struct SimSpec {
     pub pinned: bool,
     /// MCC-MNC, when the SIM bank reports it.
     pub mcc_mnc: Option<String>,
-    /// Offered for rent (v2).
-    pub rent: bool,
+    /// Offered for rent (v2); `None` keeps what is known.
+    pub rent: Option<bool>,
 }
 
 /// A GET_NUMBER request, already parsed at the edge.
@@ -456,7 +456,7 @@ impl Engine {
                 last_activation: None,
                 online_since: (online || spec.pinned).then(|| self.shared.clock.now()),
                 mcc_mnc: spec.mcc_mnc.clone(),
-                rent: spec.rent,
+                rent: spec.rent.unwrap_or(false),
             },
             pinned: spec.pinned,
         };

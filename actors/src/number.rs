@@ -430,7 +430,9 @@ impl Handler<Update> for NumberActor {
                     sim.operator = spec.operator.or(sim.operator);
                     sim.port = spec.port.or(sim.port);
                     sim.mcc_mnc = spec.mcc_mnc.or(sim.mcc_mnc);
-                    sim.rent = spec.rent;
+                    if let Some(rent) = spec.rent {
+                        sim.rent = rent;
+                    }
                 }
                 sim.online = online || self.state.pinned || spec.pinned;
                 pin = spec.pinned;

@@ -100,7 +100,7 @@ pub(crate) async fn recover(
                 cancels: Vec::new(),
                 last_activation: None,
                 mcc_mnc: spec.mcc_mnc.clone(),
-                rent: spec.rent,
+                rent: spec.rent.unwrap_or(false),
                 online_since: None,
             },
             pinned: true,
@@ -111,7 +111,9 @@ pub(crate) async fn recover(
         state.record.operator = spec.operator;
         state.record.port = spec.port;
         state.record.mcc_mnc = spec.mcc_mnc;
-        state.record.rent = spec.rent;
+        if let Some(rent) = spec.rent {
+            state.record.rent = rent;
+        }
         if !state.record.online || state.record.online_since.is_none() {
             state.record.online_since = Some(now);
         }

@@ -505,6 +505,9 @@ impl Settings {
         if o.mode == Mode::V2 && o.v2_base_url.is_none() {
             bail!("onlinesim.mode = \"v2\" needs onlinesim.v2_base_url");
         }
+        if o.mode == Mode::V2 && o.api_key.is_empty() {
+            bail!("onlinesim.mode = \"v2\" needs onlinesim.api_key (the Bearer key)");
+        }
         if self.push_sms.concurrency == 0 {
             bail!("push_sms.concurrency must be at least 1");
         }
@@ -584,7 +587,7 @@ impl Settings {
                     port: sim.port.clone(),
                     pinned: true,
                     mcc_mnc: sim.mcc_mnc.clone(),
-                    rent: sim.rent,
+                    rent: Some(sim.rent),
                 })
             })
             .collect()

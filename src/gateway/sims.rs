@@ -85,7 +85,7 @@ fn spec(sim: SimObject, at: &str, state: &AppState) -> Result<SimSpec, ApiError>
         port: sim.port,
         pinned: false,
         mcc_mnc: sim.mcc_mnc,
-        rent: sim.rent.unwrap_or(false),
+        rent: sim.rent,
     })
 }
 

@@ -41,6 +41,9 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if let Some(health) = &state.v2_health {
+        state.metrics.v2_account(health.problem().as_deref());
+    }
     let text = state
         .metrics
         .render(&state.engine)

@@ -188,11 +188,14 @@ impl V2Client {
             .text()
             .await
             .map_err(|e| V2Error::Network(e.to_string()))?;
-        let answer = parse(status, &body);
         if self.test == Some(V2Test::Test2) {
             tracing::info!(status, echo = %first_chars(&body, 2000), "v2 test2 echo");
+            // test2 answers with our own request echoed: a 200 is the success.
+            if status == 200 {
+                return Ok(serde_json::from_str(&body).unwrap_or(Value::Null));
+            }
         }
-        answer
+        parse(status, &body)
     }
 
     async fn post(&self, path: &str, body: Value) -> Result<Value, V2Error> {

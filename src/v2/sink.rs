@@ -4,7 +4,8 @@
 //! The outbox (durable, retried, bounded) drives it exactly as it drives PUSH_SMS; this sink
 //! only speaks the wire format and reads the answers: network errors, timeouts, 5xx and
 //! account errors are retried with exponential back-off; 400 `NO_NUMBER` asks the list task
-//! for a resync and is retried once; `ERROR_PARAMS` / `NUMBER_FORMAT_ERROR` are final.
+//! for a resync and is retried once; `ERROR_PARAMS` / `NUMBER_FORMAT_ERROR` are final. An
+//! unexpected 200 (a proxy's page, say) is retried: an SMS is never dropped on a guess.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,6 +20,8 @@ use super::client::{V2Client, V2Error, V2Message};
 use super::Health;
 use crate::metrics::Metrics;
 
+/// The platform does not list the number: resync, then one more try.
+const NO_NUMBER: &str = "NO_NUMBER";
 /// Longest back-off between retries of one SMS.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
@@ -127,6 +130,7 @@ impl SmsSink for V2Sink {
     ) -> BoxFuture<'static, DeliveryOutcome> {
         let message = V2Sink::message(sms);
         let attempts = sms.attempts;
+        let resynced_before = sms.last_error.as_deref() == Some(NO_NUMBER);
         let client = self.client.clone();
         let batch = self.batch.clone();
         let resync = Arc::clone(&self.resync);
@@ -159,7 +163,7 @@ impl SmsSink for V2Sink {
                     health.clear();
                     DeliveryOutcome::Delivered
                 }
-                Err(V2Error::Refused(code)) if code == "NO_NUMBER" && attempts < 2 => {
+                Err(V2Error::Refused(code)) if code == NO_NUMBER && !resynced_before => {
                     // Our list and theirs disagree: resync, then one more try.
                     resync.notify_one();
                     DeliveryOutcome::Retry {
@@ -168,9 +172,6 @@ impl SmsSink for V2Sink {
                     }
                 }
                 Err(V2Error::Refused(code)) => DeliveryOutcome::Terminal { reason: code },
-                Err(e @ V2Error::Unexpected(_)) => DeliveryOutcome::Terminal {
-                    reason: e.to_string(),
-                },
                 Err(e) => {
                     if let V2Error::Account { code, .. } = &e {
                         health.account_problem(code);

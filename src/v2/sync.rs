@@ -190,7 +190,6 @@ impl ListSync {
                 result
             }
         };
-        self.metrics.v2_account(self.health.problem().as_deref());
         let mut s = self.state.lock();
         match result {
             Ok(()) => {
@@ -217,6 +216,8 @@ impl ListSync {
                 tracing::warn!(error = %e, retry_in = %wait, "v2 list update failed");
             }
         }
+        drop(s);
+        self.metrics.v2_account(self.health.problem().as_deref());
     }
 
     async fn timed<T>(
@@ -261,6 +262,8 @@ impl ListSync {
             self.timed("removeNumber", self.client.remove_number(number))
                 .await?;
             self.state.lock().listed.remove(number);
+            self.keep_ids([(number.clone(), None)].into_iter().collect())
+                .await;
         }
         for (number, entry) in wanted.iter().filter(|(n, e)| listed.get(*n) != Some(*e)) {
             let ids = self
