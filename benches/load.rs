@@ -7,7 +7,9 @@
 //! keep-alive connection drive it for a warm-up and a measured period:
 //!
 //! * simrelay: gzip GET_NUMBER (russia, any, vk) → gzip FINISH_ACTIVATION status 5, repeated;
-//! * ceiling: gzip GET_NUMBER, repeated;
+//! * simrelay on Redis (`LOAD_REDIS=0` skips it): the same, with the Redis store on a private
+//!   redis-server started here (`appendonly yes`, `appendfsync always`, AOF in a temp dir);
+//! * ceiling: the same GET_NUMBER → FINISH cycle, each answered with the fixed reply;
 //! * engine (diagnostic, `LOAD_ENGINE=0` skips it): the same cycle as direct calls on
 //!   simrelay's engine from the client threads — the same cross-thread hops to the engine's
 //!   actors that the HTTP workers make, without HTTP.
@@ -86,8 +88,62 @@ impl Config {
     }
 }
 
-/// Starts simrelay on its own thread and System; answers its port and its engine.
-fn start_simrelay(cfg: Config) -> Result<(u16, Engine), BoxError> {
+/// A private redis-server for the Redis-backed run, killed when dropped.
+struct RedisServer {
+    child: std::process::Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    fn start() -> Result<RedisServer, BoxError> {
+        let dir = tempfile::tempdir()?;
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args(["--appendonly", "yes", "--appendfsync", "always"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()?;
+        let url = format!("redis://127.0.0.1:{port}/0");
+        let client = redis::Client::open(url.as_str())?;
+        let started = Instant::now();
+        while client
+            .get_connection()
+            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+            .is_err()
+        {
+            if started.elapsed() > Duration::from_secs(10) {
+                return Err("redis-server did not start".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(RedisServer {
+            child,
+            url,
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts simrelay on its own thread and System (on the Redis store when `redis_url` is
+/// given); answers its port and its engine.
+fn start_simrelay(cfg: Config, redis_url: Option<String>) -> Result<(u16, Engine), BoxError> {
     let mut settings = Settings::default();
     settings.server.listen = "127.0.0.1:0".parse()?;
     settings.server.workers = cfg.workers;
@@ -109,12 +165,19 @@ fn start_simrelay(cfg: Config) -> Result<(u16, Engine), BoxError> {
         .spawn(move || {
             let system = actix_rt::System::new();
             let outcome = system.block_on(async move {
-                let app = Application::build_with_store(
-                    settings,
-                    Arc::new(MemoryStore::new()),
-                    Arc::new(SystemClock),
-                )
-                .await?;
+                let store: Arc<dyn simrelay_actors::store::Store> = match &redis_url {
+                    Some(url) => Arc::new(simrelay::store::RedisStore::new(
+                        url,
+                        "load",
+                        Duration::from_secs(2),
+                    )?),
+                    None => Arc::new(MemoryStore::new()),
+                };
+                let app =
+                    Application::build_with_store(settings, store, Arc::new(SystemClock)).await?;
+                while !app.engine().is_ready() {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
                 let _ = tx.send((app.port(), app.engine().clone()));
                 app.run_until_stopped().await?;
                 Ok::<_, anyhow::Error>(())
@@ -206,6 +269,8 @@ fn finish_body(gzip: &mut Gzip, id: u64) -> Vec<u8> {
 enum Target {
     /// simrelay over HTTP.
     Simrelay,
+    /// simrelay on the Redis store over HTTP.
+    SimrelayRedis,
     /// The ceiling server over HTTP.
     Ceiling,
     /// simrelay's engine called directly from the client threads: the same cross-thread hops
@@ -218,6 +283,7 @@ impl Target {
     fn label(self) -> &'static str {
         match self {
             Target::Simrelay => "simrelay",
+            Target::SimrelayRedis => "redis",
             Target::Ceiling => "ceiling",
             Target::Engine => "engine",
         }
@@ -286,7 +352,6 @@ fn micros(d: Duration) -> u64 {
 
 /// One connection's loop until `until`.
 async fn connection(
-    target: Target,
     client: reqwest::Client,
     url: Url,
     get_body: Arc<Vec<u8>>,
@@ -305,9 +370,6 @@ async fn connection(
                 continue;
             }
         };
-        if target == Target::Ceiling {
-            continue;
-        }
         let Some(id) = answer.get("activationId").and_then(Value::as_u64) else {
             stats.fail("GET_NUMBER without activationId".into());
             continue;
@@ -449,7 +511,6 @@ enum Driver {
 
 /// Drives one target for `secs`; merged stats and the wall time.
 async fn drive(
-    target: Target,
     driver: &Driver,
     concurrency: usize,
     secs: u64,
@@ -462,7 +523,6 @@ async fn drive(
             .iter()
             .map(|client| {
                 tokio::spawn(connection(
-                    target,
                     client.clone(),
                     url.clone(),
                     Arc::clone(&get_body),
@@ -510,14 +570,14 @@ fn http_driver(port: u16, concurrency: usize) -> Result<Driver, BoxError> {
 
 async fn phase(target: Target, driver: Driver, cfg: Config) -> Result<Phase, BoxError> {
     if cfg.warmup_secs > 0 {
-        let (warm, _) = drive(target, &driver, cfg.concurrency, cfg.warmup_secs).await?;
+        let (warm, _) = drive(&driver, cfg.concurrency, cfg.warmup_secs).await?;
         if warm.errors() > 0 {
             eprintln!("{} warm-up failures: {:?}", target.label(), warm.failures);
         }
     }
     let cpu_before = thread_cpu();
     let machine_before = machine_jiffies();
-    let (stats, wall) = drive(target, &driver, cfg.concurrency, cfg.secs).await?;
+    let (stats, wall) = drive(&driver, cfg.concurrency, cfg.secs).await?;
     let cpu = cpu_by_role(&cpu_before, &thread_cpu(), wall);
     let machine_after = machine_jiffies();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
@@ -622,7 +682,14 @@ fn main() -> Result<(), BoxError> {
          thread(s); gzip request bodies, Accept-Encoding: gzip; no log subscriber",
         cfg.concurrency, cfg.secs, cfg.warmup_secs, cfg.sims, cfg.workers, cfg.client_threads
     );
-    let (simrelay, engine) = start_simrelay(cfg)?;
+    let (simrelay, engine) = start_simrelay(cfg, None)?;
+    let redis = if env_or("LOAD_REDIS", 1u8) == 1 {
+        let server = RedisServer::start()?;
+        let (port, _) = start_simrelay(cfg, Some(server.url.clone()))?;
+        Some((server, port))
+    } else {
+        None
+    };
     let ceiling = start_ceiling(cfg)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cfg.client_threads)
@@ -679,6 +746,23 @@ fn main() -> Result<(), BoxError> {
                 if s.p99_ms <= 5.0 { "met" } else { "MISSED" },
                 c.p99_ms
             );
+            if let Some((_, port)) = &redis {
+                let r = phase(
+                    Target::SimrelayRedis,
+                    http_driver(*port, cfg.concurrency)?,
+                    cfg,
+                )
+                .await?;
+                let vs_memory = r.get_per_sec / s.get_per_sec.max(f64::MIN_POSITIVE);
+                println!(
+                    "ratio redis/in-memory: GET_NUMBER/s {vs_memory:.2} (target >= 0.60: {}); \
+                     redis/ceiling {:.2}; redis p99 {:.2} ms (target <= 10 ms: {})",
+                    if vs_memory >= 0.6 { "met" } else { "MISSED" },
+                    r.get_per_sec / c.get_per_sec.max(f64::MIN_POSITIVE),
+                    r.p99_ms,
+                    if r.p99_ms <= 10.0 { "met" } else { "MISSED" },
+                );
+            }
             if cfg.engine_phase {
                 let e = phase(Target::Engine, Driver::Engine(engine.clone()), cfg).await?;
                 println!(

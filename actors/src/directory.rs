@@ -18,8 +18,10 @@ use crate::number::{NumberActor, NumberState};
 
 const SHARDS: usize = 64;
 
+/// Idle state is boxed: the map's buckets (half of them empty right after a resize) then hold
+/// a pointer, not a whole record.
 enum Entry {
-    Idle(NumberState),
+    Idle(Box<NumberState>),
     Live(Addr<NumberActor>),
 }
 
@@ -54,7 +56,7 @@ impl Directory {
         if shard.contains_key(&state.number()) {
             return false;
         }
-        shard.insert(state.number(), Entry::Idle(state));
+        shard.insert(state.number(), Entry::Idle(Box::new(state)));
         true
     }
 
@@ -76,7 +78,7 @@ impl Directory {
             Entry::Idle(state) => {
                 let shared = Arc::clone(shared);
                 let addr = NumberActor::start_in_arbiter(&self.arbiter, move |_| {
-                    NumberActor::new(state, shared)
+                    NumberActor::new(*state, shared)
                 });
                 shard.insert(number, Entry::Live(addr.clone()));
                 Some(addr)
@@ -87,7 +89,7 @@ impl Directory {
     /// Takes back the state of a retiring actor.
     pub(crate) fn retire(&self, state: NumberState) {
         let mut shard = self.shard(state.number()).lock();
-        shard.insert(state.number(), Entry::Idle(state));
+        shard.insert(state.number(), Entry::Idle(Box::new(state)));
     }
 
     /// Whether a number is known.
@@ -108,7 +110,7 @@ impl Directory {
                 out.push((
                     *number,
                     match entry {
-                        Entry::Idle(state) => Peek::Idle(state.clone()),
+                        Entry::Idle(state) => Peek::Idle(NumberState::clone(state)),
                         Entry::Live(_) => Peek::Live,
                     },
                 ));

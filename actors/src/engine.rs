@@ -47,6 +47,8 @@ pub struct EngineSettings {
     /// Cancelled activations (FINISH 4) after which a number is not offered for that service
     /// again.
     pub max_cancels: u8,
+    /// Closed activations and settled SMS stay in memory this long (the store keeps them).
+    pub keep_closed: Duration,
     /// Two SMS with the same number, sender and text received this close together are one.
     pub dedup_window: Duration,
     /// Our-side filtering: SMS that do not belong to the ordered service are held.
@@ -115,6 +117,7 @@ impl Default for EngineSettings {
             offered: Vec::new(),
             get_number_deadline: Duration::from_secs(3),
             max_cancels: 4,
+            keep_closed: Duration::from_secs(7 * 24 * 3600),
             dedup_window: Duration::from_secs(120),
             filter: None,
             forward_unmatched: false,
@@ -328,6 +331,7 @@ impl Engine {
             recovering: tokio::sync::Mutex::new(()),
         });
         actix::spawn(expiry::run(Arc::downgrade(&shared)));
+        actix::spawn(prune_loop(Arc::downgrade(&shared)));
         actix::spawn(outbox::run(Arc::downgrade(&shared)));
         let dispatcher = Dispatcher::new(Arc::clone(&shared)).start();
         Engine { shared, dispatcher }
@@ -343,6 +347,7 @@ impl Engine {
             return Ok(None);
         }
         let report = recovery::recover(&self.shared, sims).await?;
+        prune(&self.shared);
         self.shared.ready.store(true, Ordering::Release);
         self.shared.expiry.wake();
         Ok(Some(report))
@@ -429,11 +434,20 @@ impl Engine {
         sum: Option<f64>,
     ) -> Result<FinishOutcome, EngineError> {
         self.ensure_ready()?;
-        let record = self
-            .shared
-            .ledger
-            .get(id)
-            .ok_or(EngineError::UnknownActivation(id))?;
+        let record = match self.shared.ledger.get(id) {
+            Some(record) => record,
+            // Closed long ago and no longer kept in memory: the store still knows it.
+            None => {
+                let stored = self
+                    .shared
+                    .store
+                    .activation(id)
+                    .await?
+                    .ok_or(EngineError::UnknownActivation(id))?;
+                self.shared.ledger.put(stored.clone());
+                stored
+            }
+        };
         call(&self.shared, record.number, Finish { id, status, sum }).await
     }
 
@@ -606,6 +620,12 @@ impl Engine {
         self.shared.ledger.get(id)
     }
 
+    /// Drops closed activations and settled SMS older than `keep_closed` from memory (they
+    /// stay in the store). Runs by itself every ten minutes; answers how many records it dropped.
+    pub fn prune(&self) -> usize {
+        prune(&self.shared)
+    }
+
     /// How many activations are active.
     pub fn active_activations(&self) -> usize {
         self.shared.ledger.active()
@@ -700,5 +720,29 @@ impl Engine {
         self.shared.sms.put(record.clone());
         self.shared.outbox.schedule(now, id);
         Ok(record)
+    }
+}
+
+fn prune(shared: &Shared) -> usize {
+    let horizon = shared.clock.now()
+        - chrono::TimeDelta::from_std(shared.settings.keep_closed)
+            .unwrap_or(chrono::TimeDelta::MAX / 2);
+    let dropped = shared.ledger.prune(horizon) + shared.sms.prune(horizon);
+    if dropped > 0 {
+        tracing::debug!(dropped, "closed records dropped from memory");
+    }
+    dropped
+}
+
+/// Prunes memory every ten minutes while the engine lives.
+async fn prune_loop(shared: std::sync::Weak<Shared>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        match shared.upgrade() {
+            Some(shared) => {
+                prune(&shared);
+            }
+            None => return,
+        }
     }
 }

@@ -104,7 +104,8 @@ impl Stock {
 pub(crate) struct AvailabilityIndex {
     offered: Vec<ServiceName>,
     countries: BTreeMap<CountryName, Operators>,
-    listings: HashMap<Msisdn, Listing>,
+    /// Boxed: a million entries, half the buckets empty after a resize, hold a pointer each.
+    listings: HashMap<Msisdn, Box<Listing>>,
     /// Rotates the starting pool of `any` requests so load spreads over operators.
     rotation: usize,
     /// Port → number, for SMS the gateway posts by port.
@@ -232,10 +233,10 @@ impl AvailabilityIndex {
                 self.pool_mut(&facts);
                 self.listings.insert(
                     number,
-                    Listing {
+                    Box::new(Listing {
                         facts,
                         pending: false,
-                    },
+                    }),
                 );
             }
         }
@@ -376,7 +377,7 @@ fn pool_in<'a>(countries: &'a mut BTreeMap<CountryName, Operators>, facts: &Fact
 /// Walks one pool from the service's cursor, wrapping once, jumping over excluded ranges.
 fn pick(
     pool: &mut Pool,
-    listings: &HashMap<Msisdn, Listing>,
+    listings: &HashMap<Msisdn, Box<Listing>>,
     service: &ServiceName,
     exclusions: &ExclusionSet,
     tried: &[Msisdn],

@@ -68,6 +68,23 @@ impl Ledger {
         }
     }
 
+    /// Drops activations closed before `horizon`; answers how many.
+    pub(crate) fn prune(&self, horizon: chrono::DateTime<chrono::Utc>) -> usize {
+        let mut dropped = 0;
+        for shard in &self.shards {
+            let mut shard = shard.lock();
+            let before = shard.len();
+            shard.retain(|_, r| {
+                r.state == ActivationState::Active
+                    || r.expired_at
+                        .or(r.finished_at)
+                        .is_none_or(|closed| closed >= horizon)
+            });
+            dropped += before - shard.len();
+        }
+        dropped
+    }
+
     /// The number's most recent activation ids.
     pub(crate) fn recent_of(&self, number: Msisdn) -> Vec<ActivationId> {
         self.by_number[(number.get() % SHARDS as u64) as usize]

@@ -100,6 +100,32 @@ impl SmsLedger {
         inner.by_id.insert(record.id, record);
     }
 
+    /// Drops settled SMS (not pending) accepted before `horizon`; answers how many.
+    pub(crate) fn prune(&self, horizon: DateTime<Utc>) -> usize {
+        let mut inner = self.inner.lock();
+        let old: Vec<SmsRecord> = inner
+            .by_id
+            .values()
+            .filter(|r| r.state != SmsState::Pending && r.accepted_at < horizon)
+            .cloned()
+            .collect();
+        for r in &old {
+            inner.by_id.remove(&r.id);
+            if let Some(gid) = &r.gateway_id {
+                inner.by_gateway_id.remove(&(r.number, gid.clone()));
+            }
+            if let Some(a) = r.activation_id {
+                if let Some(list) = inner.by_activation.get_mut(&a) {
+                    list.retain(|id| *id != r.id);
+                    if list.is_empty() {
+                        inner.by_activation.remove(&a);
+                    }
+                }
+            }
+        }
+        old.len()
+    }
+
     /// The SMS a gateway already posted under this id for this number.
     pub(crate) fn by_gateway_id(&self, number: Msisdn, gateway_id: &str) -> Option<SmsId> {
         self.inner

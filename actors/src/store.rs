@@ -99,6 +99,15 @@ pub trait Store: Send + Sync + 'static {
     /// Reserves `count` fresh activation ids: never handed out before, never handed out again.
     fn allocate_ids(&self, count: u64) -> BoxFuture<'static, Result<Range<u64>, StoreError>>;
 
+    /// One activation, for FINISH repeats of activations no longer kept in memory. `None` when
+    /// the store keeps nothing beyond what it loads (the default).
+    fn activation(
+        &self,
+        _id: ActivationId,
+    ) -> BoxFuture<'static, Result<Option<ActivationRecord>, StoreError>> {
+        Box::pin(futures::future::ready(Ok(None)))
+    }
+
     /// Why the store cannot take writes right now (its last contact failed), or `None` when it
     /// can. Drives readiness and zero stock.
     fn down_reason(&self) -> Option<String> {

@@ -202,6 +202,10 @@ pub struct OnlineSimSettings {
     /// Internal GET_NUMBER deadline (the platform gives up at 10 s).
     #[serde(with = "humantime_serde")]
     pub get_number_deadline: Duration,
+    /// Closed activations and settled SMS stay in memory this long (the store keeps them all;
+    /// a FINISH for an older one is looked up there).
+    #[serde(with = "humantime_serde")]
+    pub keep_closed: Duration,
     /// Offer the `rent` service.
     pub rent: bool,
     /// How GET_NUMBER answers when nothing fits.
@@ -228,6 +232,7 @@ impl Default for OnlineSimSettings {
             activation_ttl: Duration::from_secs(900),
             expiry_grace: Duration::from_secs(300),
             get_number_deadline: Duration::from_secs(3),
+            keep_closed: Duration::from_secs(7 * 24 * 3600),
             rent: false,
             no_numbers_reply: NoNumbersReply::NoNumbers,
         }
@@ -557,6 +562,7 @@ impl Settings {
             offered,
             get_number_deadline: self.onlinesim.get_number_deadline,
             max_cancels: 4,
+            keep_closed: self.onlinesim.keep_closed,
             dedup_window: self.gateway.dedup_window,
             filter: None,
             forward_unmatched: self.onlinesim.mode == Mode::V2,

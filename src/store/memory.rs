@@ -10,7 +10,8 @@ use simrelay_actors::store::{Change, SimRecord, Snapshot, Store, StoreError};
 
 #[derive(Default)]
 struct Inner {
-    sims: HashMap<Msisdn, SimRecord>,
+    /// Boxed so that the map's buckets stay small (a million SIMs).
+    sims: HashMap<Msisdn, Box<SimRecord>>,
     activations: HashMap<ActivationId, ActivationRecord>,
     sms: HashMap<SmsId, SmsRecord>,
     meta: HashMap<String, String>,
@@ -36,7 +37,7 @@ impl Store for MemoryStore {
         for change in batch {
             match change {
                 Change::Sim(sim) => {
-                    inner.sims.insert(sim.number, sim);
+                    inner.sims.insert(sim.number, Box::new(sim));
                 }
                 Change::Activation(a) => {
                     inner.activations.insert(a.id, a);
@@ -55,12 +56,20 @@ impl Store for MemoryStore {
     fn load(&self) -> BoxFuture<'static, Result<Snapshot, StoreError>> {
         let inner = self.inner.lock();
         let snapshot = Snapshot {
-            sims: inner.sims.values().cloned().collect(),
+            sims: inner.sims.values().map(|s| SimRecord::clone(s)).collect(),
             activations: inner.activations.values().cloned().collect(),
             sms: inner.sms.values().cloned().collect(),
             meta: inner.meta.clone().into_iter().collect(),
         };
         Box::pin(future::ready(Ok(snapshot)))
+    }
+
+    fn activation(
+        &self,
+        id: ActivationId,
+    ) -> BoxFuture<'static, Result<Option<ActivationRecord>, StoreError>> {
+        let found = self.inner.lock().activations.get(&id).cloned();
+        Box::pin(future::ready(Ok(found)))
     }
 
     fn allocate_ids(&self, count: u64) -> BoxFuture<'static, Result<Range<u64>, StoreError>> {

@@ -303,6 +303,23 @@ impl Store for RedisStore {
         })
     }
 
+    fn activation(
+        &self,
+        id: simrelay_actors::domain::ActivationId,
+    ) -> BoxFuture<'static, Result<Option<simrelay_actors::domain::ActivationRecord>, StoreError>>
+    {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move {
+            let mut conn = inner.connection().await?;
+            let mut cmd = redis::cmd("HGET");
+            cmd.arg(&inner.keys.activations).arg(id.get());
+            let json: Option<String> = inner.run(cmd.query_async(&mut conn)).await?;
+            json.map(|j| serde_json::from_str(&j))
+                .transpose()
+                .map_err(|e| StoreError(format!("unreadable activation {id} in Redis: {e}")))
+        })
+    }
+
     fn allocate_ids(&self, count: u64) -> BoxFuture<'static, Result<Range<u64>, StoreError>> {
         let inner = Arc::clone(&self.inner);
         Box::pin(async move {

@@ -101,3 +101,45 @@ async fn expiry_is_rearmed_with_the_time_that_remains() {
     assert_eq!(engine.active_activations(), 0);
     assert_eq!(engine.stock().countries[0].any[0].1, 3);
 }
+
+#[actix_rt::test]
+async fn closed_activations_leave_memory_but_finish_repeats_still_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(dir.path());
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap(),
+    ));
+    let app = start(&redis, clock.clone()).await;
+    let engine = app.engine();
+    let id = reserve(engine).await;
+    let aid = simrelay_actors::domain::ActivationId::new(id).unwrap();
+    engine
+        .finish(aid, simrelay_actors::domain::FinishStatus::Sold, None)
+        .await
+        .unwrap();
+    let active = reserve(engine).await;
+    // Within keep_closed (7 days) the closed activation stays in memory.
+    clock.advance(TimeDelta::days(6));
+    assert_eq!(engine.prune(), 0);
+    clock.advance(TimeDelta::days(2));
+    assert_eq!(engine.prune(), 1);
+    assert!(engine.activation(aid).is_none());
+    // Active ones are never dropped.
+    assert_eq!(state(engine, active), ActivationState::Active);
+    // A late repeat is answered from Redis, and changes nothing.
+    let outcome = engine
+        .finish(aid, simrelay_actors::domain::FinishStatus::Sold, None)
+        .await
+        .unwrap();
+    assert_eq!(outcome, simrelay_actors::FinishOutcome::Repeat);
+    assert_eq!(
+        engine.activation(aid).unwrap().state,
+        ActivationState::Finished
+    );
+    // An id that never existed is still unknown.
+    let never = simrelay_actors::domain::ActivationId::new(999_999).unwrap();
+    assert!(engine
+        .finish(never, simrelay_actors::domain::FinishStatus::Sold, None)
+        .await
+        .is_err());
+}

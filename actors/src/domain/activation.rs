@@ -10,21 +10,19 @@ use super::{CountryName, Msisdn, OperatorName, ParseError, ServiceName};
 /// The id simrelay gives an activation; ≥ 1, never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct ActivationId(u64);
+pub struct ActivationId(std::num::NonZeroU64);
 
 impl ActivationId {
     /// Accepts any integer ≥ 1.
     pub fn new(raw: u64) -> Result<ActivationId, ParseError> {
-        if raw == 0 {
-            Err(ParseError("activation ids start at 1".into()))
-        } else {
-            Ok(ActivationId(raw))
-        }
+        std::num::NonZeroU64::new(raw)
+            .map(ActivationId)
+            .ok_or_else(|| ParseError("activation ids start at 1".into()))
     }
 
     /// The id as the platform sees it.
     pub fn get(self) -> u64 {
-        self.0
+        self.0.get()
     }
 }
 
