@@ -798,6 +798,8 @@ fn main() -> Result<(), BoxError> {
         }
         Ok::<_, BoxError>(())
     })?;
-    // The servers' threads are left to the process exit.
+    // The servers' threads are left to the process exit; the redis-server is a child process and
+    // must be stopped first.
+    drop(redis);
     std::process::exit(0)
 }

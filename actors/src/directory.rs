@@ -92,6 +92,15 @@ impl Directory {
         shard.insert(state.number(), Entry::Idle(Box::new(state)));
     }
 
+    /// Makes room for `additional` more numbers at once (recovery), instead of growing the
+    /// shards step by step.
+    pub(crate) fn reserve(&self, additional: usize) {
+        let per_shard = additional / SHARDS + 1;
+        for shard in &self.shards {
+            shard.lock().reserve(per_shard);
+        }
+    }
+
     /// Whether a number is known.
     pub(crate) fn contains(&self, number: Msisdn) -> bool {
         self.shard(number).lock().contains_key(&number)

@@ -243,6 +243,11 @@ impl AvailabilityIndex {
         self.add(number);
     }
 
+    /// Makes room for `additional` more numbers at once (recovery).
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.listings.reserve(additional);
+    }
+
     /// Ends a reservation attempt: the number counts again if its facts say it is available.
     pub(crate) fn release(&mut self, number: Msisdn) {
         if let Some(listing) = self.listings.get_mut(&number) {

@@ -153,7 +153,9 @@ pub(crate) async fn recover(
     }
     {
         let max_cancels = shared.settings.max_cancels;
+        shared.directory.reserve(states.len());
         let mut index = shared.index.lock();
+        index.reserve(states.len());
         for (number, state) in states {
             index.update(number, state.facts(max_cancels));
             shared.directory.insert(state);
