@@ -512,7 +512,21 @@ impl Handler<ReceiveSms> for NumberActor {
             && self.state.record.online
             && !self.state.record.blocked;
         let state = match &activation {
-            None if forward_unmatched => SmsState::Pending,
+            // v2: no ordered service; with filtering on, an SMS must belong to one of the
+            // services offered, or it is held (e.g. a bank's message).
+            None if forward_unmatched => match &self.shared.settings.filter {
+                Some(filter)
+                    if !self
+                        .shared
+                        .settings
+                        .offered
+                        .iter()
+                        .any(|s| filter.belongs(s, &msg.from, &msg.text)) =>
+                {
+                    SmsState::Held
+                }
+                _ => SmsState::Pending,
+            },
             None => SmsState::Unmatched,
             Some(a) if a.service.is_rent() => SmsState::Pending,
             Some(a) => match &self.shared.settings.filter {

@@ -5,6 +5,7 @@
 //! with a manual clock, except where real timers are the point (batching, restart).
 
 mod fake;
+mod filtering;
 mod helpers;
 
 mod account;
