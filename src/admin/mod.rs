@@ -29,6 +29,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// The `limit` query parameter: 1 to [`MAX_LIMIT`], [`DEFAULT_LIMIT`] when absent.
+fn limit(raw: Option<usize>) -> Result<usize, ApiError> {
+    match raw.unwrap_or(DEFAULT_LIMIT) {
+        n @ 1..=MAX_LIMIT => Ok(n),
+        _ => Err(ApiError::bad_request(
+            "BAD_QUERY",
+            format!("limit must be 1 to {MAX_LIMIT}"),
+        )),
+    }
+}
+
 fn authorise(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     require_bearer(req, &state.settings.admin.token)
 }
@@ -65,13 +76,7 @@ async fn activations(
             ))
         }
     };
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_request(
-            "BAD_QUERY",
-            format!("limit must be 1 to {MAX_LIMIT}"),
-        ));
-    }
+    let limit = limit(query.limit)?;
     let list = state.engine.activations(wanted, limit);
     Ok(json_response(
         StatusCode::OK,
@@ -162,13 +167,7 @@ async fn sms(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespons
             ))
         }
     };
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_request(
-            "BAD_QUERY",
-            format!("limit must be 1 to {MAX_LIMIT}"),
-        ));
-    }
+    let limit = limit(query.limit)?;
     let list = state.engine.sms(wanted, limit);
     Ok(json_response(StatusCode::OK, &json!({ "sms": list })))
 }
