@@ -168,8 +168,11 @@ mod gammu_hook {
         .unwrap()
     }
 
-    #[actix_rt::test]
-    async fn posts_the_received_sms_to_the_gateway_once() {
+    /// simrelay with one SIM in port `bank1.17` and a vk activation on it: (port, engine,
+    /// reservation).
+    async fn app_with_an_activation(
+        start: chrono::DateTime<Utc>,
+    ) -> (u16, simrelay_actors::Engine, simrelay_actors::Reservation) {
         let mut settings = Settings::default();
         settings.server.listen = "127.0.0.1:0".parse().unwrap();
         settings.onlinesim.api_key = Secret::new("k");
@@ -182,9 +185,7 @@ mod gammu_hook {
             mcc_mnc: None,
             rent: false,
         }];
-        let clock = Arc::new(ManualClock::new(
-            Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap(),
-        ));
+        let clock = Arc::new(ManualClock::new(start));
         let app = Application::build_with_store(settings, Arc::new(MemoryStore::new()), clock)
             .await
             .unwrap();
@@ -202,6 +203,13 @@ mod gammu_hook {
             .await
             .unwrap()
             .unwrap();
+        (port, engine, reservation)
+    }
+
+    #[actix_rt::test]
+    async fn posts_the_received_sms_to_the_gateway_once() {
+        let (port, engine, reservation) =
+            app_with_an_activation(Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap()).await;
 
         let env = vec![
             ("SMS_MESSAGES", "2".to_string()),
@@ -254,36 +262,7 @@ mod gammu_hook {
     /// Needs gammu-smsd (Debian package gammu-smsd; .ci/run installs it).
     #[actix_rt::test]
     async fn gammu_smsd_with_its_dummy_driver_delivers_through_the_hook() {
-        let mut settings = Settings::default();
-        settings.server.listen = "127.0.0.1:0".parse().unwrap();
-        settings.onlinesim.api_key = Secret::new("k");
-        settings.gateway.token = Secret::new(TOKEN);
-        settings.sims = vec![SimEntry {
-            number: Msisdn::parse("79281234567").unwrap(),
-            port: Some("bank1.17".into()),
-            operator: None,
-            country: None,
-            mcc_mnc: None,
-            rent: false,
-        }];
-        let clock = Arc::new(ManualClock::new(Utc::now()));
-        let app = Application::build_with_store(settings, Arc::new(MemoryStore::new()), clock)
-            .await
-            .unwrap();
-        let port = app.port();
-        let engine = app.engine().clone();
-        actix_rt::spawn(app.run_until_stopped());
-        let reservation = engine
-            .get_number(NumberRequest {
-                country: "russia".into(),
-                operator: None,
-                service: "vk".into(),
-                sum: 1.0,
-                exclusions: Default::default(),
-            })
-            .await
-            .unwrap()
-            .unwrap();
+        let (port, engine, reservation) = app_with_an_activation(Utc::now()).await;
 
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
