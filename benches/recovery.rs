@@ -94,6 +94,7 @@ fn main() {
                 last_activation: id,
                 mcc_mnc: Some(format!("250{:02}", [1, 2, 20, 99][i % 4])),
                 rent: false,
+                bank: Default::default(),
                 online_since: Some(now),
             };
             pipe.hset(

@@ -126,10 +126,20 @@ pub fn run() -> ExitCode {
             number,
             inbox_ids,
         } => {
+            use crate::gammu_hook::{body, message_from, post, Received};
             let env: std::collections::HashMap<String, String> = std::env::vars().collect();
-            let outcome = crate::gammu_hook::message_from(&env, &inbox_ids)
-                .and_then(|m| crate::gammu_hook::body(&m, number.as_deref()))
-                .and_then(|body| crate::gammu_hook::post(&url, &token, &body));
+            let outcome = match message_from(&env, &inbox_ids) {
+                // Not an SMS (USSD reply, delivery report, no text): nothing is posted, and exit
+                // 0 so gammu-smsd does not count it as a failure.
+                Ok(Received::Skipped(why)) => {
+                    eprintln!("simrelay gammu-hook: {why}");
+                    return ExitCode::SUCCESS;
+                }
+                Ok(Received::Sms(m)) => {
+                    body(&m, number.as_deref()).and_then(|body| post(&url, &token, &body))
+                }
+                Err(e) => Err(e),
+            };
             match outcome {
                 Ok(answer) => {
                     say(&answer.to_string());

@@ -27,6 +27,8 @@ const V2_SECONDS: &str = "simrelay_v2_request_duration_seconds";
 const V2_HEARTBEAT: &str = "simrelay_v2_last_heartbeat_timestamp_seconds";
 const V2_LISTED: &str = "simrelay_v2_listed_sims";
 const V2_ACCOUNT: &str = "simrelay_v2_account_problem";
+const BANK_SIMS_ONLINE: &str = "simrelay_bank_sims_online";
+const BANK_LIVE: &str = "simrelay_bank_live";
 
 /// The metrics simrelay exports.
 #[derive(Clone)]
@@ -50,6 +52,8 @@ pub struct Metrics {
     v2_heartbeat: IntGauge,
     v2_listed: IntGauge,
     v2_account: IntGaugeVec,
+    bank_sims_online: IntGaugeVec,
+    bank_live: IntGaugeVec,
 }
 
 impl Metrics {
@@ -134,6 +138,20 @@ impl Metrics {
             ),
             &["code"],
         )?;
+        // Banks are few (at most MAX_BANKS), so the bank label stays bounded.
+        let bank_sims_online = IntGaugeVec::new(
+            Opts::new(BANK_SIMS_ONLINE, "SIMs in a port now, per SIM bank"),
+            &["bank"],
+        )?;
+        let bank_live = IntGaugeVec::new(
+            Opts::new(
+                BANK_LIVE,
+                "1 while a SIM bank reports within gateway.bank_ttl (its SIMs on sale), 0 when silent",
+            ),
+            &["bank"],
+        )?;
+        registry.register(Box::new(bank_sims_online.clone()))?;
+        registry.register(Box::new(bank_live.clone()))?;
         registry.register(Box::new(v2_requests.clone()))?;
         registry.register(Box::new(v2_seconds.clone()))?;
         registry.register(Box::new(v2_heartbeat.clone()))?;
@@ -168,6 +186,8 @@ impl Metrics {
             v2_heartbeat,
             v2_listed,
             v2_account,
+            bank_sims_online,
+            bank_live,
         })
     }
 
@@ -230,6 +250,7 @@ impl Metrics {
             ("held", c.held),
             ("unmatched", c.unmatched),
             ("pending", c.pending),
+            ("assembling", c.assembling),
         ] {
             self.sms
                 .with_label_values(&[state])
@@ -243,6 +264,16 @@ impl Metrics {
         self.outbox_oldest.set(oldest);
         self.possible_repeats
             .set(i64::try_from(engine.possible_repeats()).unwrap_or(i64::MAX));
+        self.bank_sims_online.reset();
+        self.bank_live.reset();
+        for bank in engine.banks() {
+            self.bank_sims_online
+                .with_label_values(&[bank.name.as_str()])
+                .set(i64::try_from(bank.online).unwrap_or(i64::MAX));
+            self.bank_live
+                .with_label_values(&[bank.name.as_str()])
+                .set(i64::from(bank.live));
+        }
         self.stock.reset();
         for country in engine.stock().countries {
             for (service, count) in &country.any {

@@ -127,6 +127,121 @@ fn serve_refuses_a_bad_config_without_starting() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("listen"));
 }
 
+/// Every variable a simrelay command reads besides the config overrides: the gammu hook's own
+/// and the message gammu-smsd hands it. An operator sets the hook's for gammu-smsd, and the same
+/// environment may well reach `serve`.
+const COMMAND_ENV: &[(&str, &str)] = &[
+    ("SIMRELAY_GATEWAY_URL", "http://127.0.0.1:9/x"),
+    ("SIMRELAY_GATEWAY__TOKEN", "hook-and-gateway-token"),
+    ("SMS_MESSAGES", "1"),
+    ("SMS_1_CLASS", "-1"),
+    ("SMS_1_NUMBER", "VK"),
+    ("SMS_1_TEXT", "VK: 33708"),
+    ("SMS_1_REFERENCE", "0"),
+    ("DECODED_PARTS", "1"),
+    ("DECODED_1_TEXT", "VK: 33708"),
+    ("PHONE_ID", "bank1.17"),
+];
+
+#[test]
+fn the_commands_variables_never_stop_check_config() {
+    let (ok, stdout, stderr) = check("[onlinesim]\napi_key = \"k\"\n", COMMAND_ENV);
+    assert!(ok, "{stderr}");
+    // `SIMRELAY_GATEWAY__TOKEN` is also `gateway.token`: the hook and the server agree on it.
+    assert!(stdout.contains("[gateway]"), "{stdout}");
+    assert!(!stdout.contains("hook-and-gateway-token"), "{stdout}");
+    assert!(!stdout.contains("gateway_url"), "{stdout}");
+    // Any other variable without `__` is not config either.
+    let (ok, _, stderr) = check("", &[("SIMRELAY_SOMETHING_ELSE", "1")]);
+    assert!(ok, "{stderr}");
+}
+
+#[test]
+fn an_unknown_key_in_the_override_form_is_still_named() {
+    let mut env = COMMAND_ENV.to_vec();
+    env.push(("SIMRELAY_GATEWAY__NO_SUCH_KEY", "1"));
+    let (ok, _, stderr) = check("", &env);
+    assert!(!ok);
+    assert!(stderr.contains("no_such_key"), "{stderr}");
+}
+
+#[test]
+fn serve_starts_with_the_commands_variables_set() {
+    use std::io::{Read, Write as _};
+    use std::net::{TcpListener, TcpStream};
+    use std::time::{Duration, Instant};
+
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let f = config_file(&format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\n[onlinesim]\napi_key = \"k\"\n[log]\nfilter = \"warn\"\n"
+    ));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_simrelay"))
+        .args(["serve", "--config", f.path().to_str().unwrap()])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .envs(COMMAND_ENV.iter().copied())
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the simrelay binary runs");
+    let healthz = || -> Option<String> {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            .ok()?;
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).ok()?;
+        Some(answer)
+    };
+    let started = Instant::now();
+    let mut answer = None;
+    while started.elapsed() < Duration::from_secs(20) {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
+            panic!("serve exited ({status}): {stderr}");
+        }
+        answer = healthz();
+        if answer.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let answer = answer.expect("serve answered /healthz within 20 s");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+#[test]
+fn gammu_hook_skips_a_ussd_reply_without_posting() {
+    // Port 9 (discard) refuses: a post would fail after its retries and exit 1.
+    let out = simrelay(
+        &["gammu-hook", "--url", "http://127.0.0.1:9", "IN1_00.txt"],
+        &[
+            ("SIMRELAY_GATEWAY__TOKEN", "t"),
+            ("SMS_MESSAGES", "1"),
+            ("SMS_1_CLASS", "127"),
+            ("SMS_1_NUMBER", ""),
+            ("SMS_1_TEXT", "Balance: 12.50 RUB"),
+            ("PHONE_ID", "bank1.17"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("USSD"), "{stderr}");
+}
+
 mod gammu_hook {
     //! `simrelay gammu-hook` run as gammu-smsd runs it: the message in the environment, the
     //! inbox ids as arguments, posting to a live simrelay.
@@ -184,6 +299,7 @@ mod gammu_hook {
             country: None,
             mcc_mnc: None,
             rent: false,
+            bank: None,
         }];
         let clock = Arc::new(ManualClock::new(start));
         let app = Application::build_with_store(settings, Arc::new(MemoryStore::new()), clock)

@@ -277,6 +277,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             pinned: false,
             mcc_mnc: None,
             rent: None,
+            bank: None,
         };
         engine.upsert_sim(spec, true).await.unwrap();
         model.sims.insert(

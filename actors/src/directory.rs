@@ -101,6 +101,19 @@ impl Directory {
         }
     }
 
+    /// Looks at a number without activating it: `None` if unknown, `Some(None)` if its actor is
+    /// live (only the actor may be asked), `Some(Some(f(state)))` if it is idle.
+    pub(crate) fn peek<T>(
+        &self,
+        number: Msisdn,
+        f: impl FnOnce(&NumberState) -> T,
+    ) -> Option<Option<T>> {
+        match self.shard(number).lock().get(&number)? {
+            Entry::Idle(state) => Some(Some(f(state))),
+            Entry::Live(_) => Some(None),
+        }
+    }
+
     /// Whether a number is known.
     pub(crate) fn contains(&self, number: Msisdn) -> bool {
         self.shard(number).lock().contains_key(&number)

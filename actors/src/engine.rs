@@ -11,21 +11,22 @@ use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use serde::Serialize;
 
+use crate::banks::{self, BankView, Banks};
 use crate::clock::Clock;
+use crate::deadlines::{self, Deadlines};
 use crate::directory::{Directory, Peek};
 use crate::dispatcher::{Dispatcher, GetNumber};
 use crate::domain::{
-    ActivationId, ActivationRecord, ActivationState, CountryName, ExclusionSet, FinishStatus,
-    Msisdn, OperatorName, ServiceName, SmsId, SmsRecord, SmsState,
+    ActivationId, ActivationRecord, ActivationState, BankName, CountryName, ExclusionSet,
+    FinishStatus, Msisdn, OperatorName, ServiceName, SmsId, SmsRecord, SmsState,
 };
 use crate::expiry::{self, Expiries};
 use crate::ids::IdAllocator;
 use crate::index::AvailabilityIndex;
 pub use crate::index::{ListedSim, Stock, StockCountry};
+use crate::intake::ReceiveSms;
 use crate::ledger::Ledger;
-use crate::number::{
-    Finish, Inspect, NumberActor, NumberError, NumberState, ReceiveSms, SimChange, Update,
-};
+use crate::number::{Finish, Inspect, NumberActor, NumberError, NumberState, SimChange, Update};
 use crate::outbox::{self, DeliverySettings, Outbox, SmsSink};
 use crate::recovery;
 pub use crate::recovery::RecoveryReport;
@@ -56,6 +57,13 @@ pub struct EngineSettings {
     /// Forward SMS that belong to no activation too, when the SIM is listed (v2: the platform
     /// allocates numbers itself, simrelay knows no activations).
     pub forward_unmatched: bool,
+    /// A bank silent this long has its SIMs taken off sale; `None` never.
+    pub bank_ttl: Option<Duration>,
+    /// How far before an activation's start an SMS's `received_at` may lie and still belong to
+    /// it, when no earlier activation covers it (SIM-bank clocks run behind).
+    pub clock_skew: Duration,
+    /// How long the parts of a long SMS wait for the rest.
+    pub multipart_wait: Duration,
 }
 
 /// Our-side filtering (protocol §5.1): whether an SMS (sender, text) belongs to a service.
@@ -92,6 +100,19 @@ pub struct SmsReceipt {
     pub activation_id: Option<ActivationId>,
     /// It had been posted before; nothing new was stored.
     pub duplicate: bool,
+    /// For a part of a long SMS: whether every part has arrived.
+    pub complete: Option<bool>,
+}
+
+/// One part of a long SMS, as the gateway numbers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartOf {
+    /// The concatenation reference shared by the parts.
+    pub reference: String,
+    /// This part, 1-based.
+    pub part: u8,
+    /// How many parts the SMS has (2 or more).
+    pub parts: u8,
 }
 
 /// An SMS as the gateway posts it.
@@ -107,6 +128,8 @@ pub struct IncomingSms {
     pub received_at: Option<DateTime<Utc>>,
     /// The gateway's message id.
     pub gateway_id: Option<String>,
+    /// Which part of a long SMS this is, if it is one.
+    pub part: Option<PartOf>,
 }
 
 impl Default for EngineSettings {
@@ -121,6 +144,9 @@ impl Default for EngineSettings {
             dedup_window: Duration::from_secs(120),
             filter: None,
             forward_unmatched: false,
+            bank_ttl: Some(Duration::from_secs(180)),
+            clock_skew: Duration::from_secs(120),
+            multipart_wait: Duration::from_secs(30),
         }
     }
 }
@@ -142,6 +168,8 @@ pub struct SimSpec {
     pub mcc_mnc: Option<String>,
     /// Offered for rent (v2); `None` keeps what is known.
     pub rent: Option<bool>,
+    /// The SIM bank that reports it; `None` keeps what is known (`default` for a new SIM).
+    pub bank: Option<BankName>,
 }
 
 /// A GET_NUMBER request, already parsed at the edge.
@@ -184,6 +212,8 @@ pub struct SimView {
     pub number: Msisdn,
     /// Its port.
     pub port: Option<String>,
+    /// The SIM bank it belongs to.
+    pub bank: BankName,
     /// Its country.
     pub country: CountryName,
     /// Its operator.
@@ -212,6 +242,7 @@ impl SimView {
         SimView {
             number: r.number,
             port: r.port.clone(),
+            bank: r.bank.clone(),
             country: r.country.clone(),
             operator: r.operator.clone(),
             online: r.online,
@@ -250,6 +281,36 @@ pub enum EngineError {
     /// The number's actor refused (offline, busy, blocked, …).
     #[error("{0}")]
     Refused(String),
+    /// The request contradicts what simrelay knows (e.g. a part count that differs from the
+    /// earlier parts'); nothing was changed.
+    #[error("{0}")]
+    Conflict(String),
+    /// One more bank would exceed [`MAX_BANKS`](crate::MAX_BANKS).
+    #[error("too many SIM banks: at most {} are kept", crate::banks::MAX_BANKS)]
+    TooManyBanks,
+}
+
+/// New SIMs written per store batch when a bank lists many at once.
+const FRESH_BATCH: usize = 2048;
+
+/// What a bank's complete SIM list did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BankReplaced {
+    /// The bank's SIMs online now.
+    pub online: usize,
+    /// Listed SIMs that were not online in this bank before.
+    pub added: usize,
+    /// The bank's SIMs that went offline.
+    pub removed: usize,
+}
+
+/// The persisted presence of a bank seen at `now`.
+pub(crate) fn bank_presence(bank: &BankName, now: DateTime<Utc>) -> Change {
+    let presence = banks::Presence { last_seen: now };
+    Change::Meta {
+        key: banks::meta_key(bank),
+        value: serde_json::to_string(&presence).unwrap_or_default(),
+    }
 }
 
 /// State every actor of the engine shares.
@@ -258,6 +319,9 @@ pub(crate) struct Shared {
     pub(crate) index: Mutex<AvailabilityIndex>,
     pub(crate) ledger: Ledger,
     pub(crate) expiry: Expiries,
+    pub(crate) banks: Banks,
+    /// When the parts of each long SMS stop waiting for the rest.
+    pub(crate) seals: Deadlines<SmsId>,
     pub(crate) sms: SmsLedger,
     pub(crate) outbox: Outbox,
     /// Small named values kept in the store (e.g. the v2 number ids).
@@ -295,6 +359,7 @@ where
             Ok(Err(NumberError::Retired)) | Err(MailboxError::Closed) => continue,
             Ok(Ok(value)) => return Ok(value),
             Ok(Err(NumberError::Store(e))) => return Err(EngineError::Store(e)),
+            Ok(Err(NumberError::Conflict(why))) => return Err(EngineError::Conflict(why)),
             Ok(Err(e)) => return Err(EngineError::Refused(e.to_string())),
             Err(MailboxError::Timeout) => {
                 return Err(EngineError::Unavailable("number actor timed out".into()))
@@ -319,6 +384,8 @@ impl Engine {
             index: Mutex::new(AvailabilityIndex::new(settings.offered.clone())),
             ledger: Ledger::new(),
             expiry: Expiries::default(),
+            banks: Banks::new(settings.bank_ttl),
+            seals: Deadlines::default(),
             sms: SmsLedger::default(),
             outbox: Outbox::default(),
             possible_repeats: Default::default(),
@@ -333,6 +400,16 @@ impl Engine {
         actix::spawn(expiry::run(Arc::downgrade(&shared)));
         actix::spawn(prune_loop(Arc::downgrade(&shared)));
         actix::spawn(outbox::run(Arc::downgrade(&shared)));
+        actix::spawn(deadlines::run(
+            Arc::downgrade(&shared),
+            |s| &s.banks.deadlines,
+            banks::silence_due,
+        ));
+        actix::spawn(deadlines::run(
+            Arc::downgrade(&shared),
+            |s| &s.seals,
+            crate::sms::seal_due,
+        ));
         let dispatcher = Dispatcher::new(Arc::clone(&shared)).start();
         Engine { shared, dispatcher }
     }
@@ -350,6 +427,8 @@ impl Engine {
         prune(&self.shared);
         self.shared.ready.store(true, Ordering::Release);
         self.shared.expiry.wake();
+        self.shared.banks.deadlines.wake();
+        self.shared.seals.wake();
         Ok(Some(report))
     }
 
@@ -452,37 +531,18 @@ impl Engine {
     }
 
     /// Adds a SIM or updates its description, and sets it online or offline (a configured SIM
-    /// stays online).
+    /// stays online). A SIM named with a bank moves to that bank.
     pub async fn upsert_sim(&self, spec: SimSpec, online: bool) -> Result<(), EngineError> {
         self.ensure_ready()?;
         let number = spec.number;
-        let fresh = NumberState {
-            record: SimRecord {
-                number,
-                country: spec.country.clone(),
-                operator: spec.operator.clone(),
-                port: spec.port.clone(),
-                online: online || spec.pinned,
-                blocked: false,
-                active: None,
-                used: Vec::new(),
-                cancels: Vec::new(),
-                last_activation: None,
-                online_since: (online || spec.pinned).then(|| self.shared.clock.now()),
-                mcc_mnc: spec.mcc_mnc.clone(),
-                rent: spec.rent.unwrap_or(false),
-            },
-            pinned: spec.pinned,
-        };
         if !self.shared.directory.contains(number) {
+            let fresh = self.fresh_state(&spec, online);
             // Durable before it is listed; a concurrent insert of the same number just loses.
             self.shared
                 .store
                 .apply(vec![Change::Sim(fresh.record.clone())])
                 .await?;
-            let facts = fresh.facts(self.shared.settings.max_cancels);
-            if self.shared.directory.insert(fresh) {
-                self.shared.index.lock().update(number, facts);
+            if self.insert_fresh(fresh) {
                 return Ok(());
             }
         }
@@ -494,28 +554,122 @@ impl Engine {
         .await
     }
 
-    /// The gateway's complete list of SIMs in ports: each is created or updated and set online;
-    /// every other SIM goes offline (configured SIMs stay online). Answers (online, added,
-    /// removed): SIMs online after, SIMs that came online, SIMs that went offline.
-    pub async fn replace_online(
-        &self,
-        specs: Vec<SimSpec>,
-    ) -> Result<(usize, usize, usize), EngineError> {
-        use futures::StreamExt;
+    /// The state of a SIM simrelay has never seen.
+    fn fresh_state(&self, spec: &SimSpec, online: bool) -> NumberState {
+        let online = online || spec.pinned;
+        NumberState {
+            record: SimRecord {
+                number: spec.number,
+                country: spec.country.clone(),
+                operator: spec.operator.clone(),
+                port: spec.port.clone(),
+                online,
+                blocked: false,
+                active: None,
+                used: Vec::new(),
+                cancels: Vec::new(),
+                last_activation: None,
+                online_since: online.then(|| self.shared.clock.now()),
+                mcc_mnc: spec.mcc_mnc.clone(),
+                rent: spec.rent.unwrap_or(false),
+                bank: spec.bank.clone().unwrap_or_default(),
+            },
+            pinned: spec.pinned,
+        }
+    }
+
+    /// Lists a durable new SIM; false if the number became known meanwhile.
+    fn insert_fresh(&self, fresh: NumberState) -> bool {
+        let number = fresh.number();
+        let facts = fresh.facts(self.shared.settings.max_cancels);
+        if self.shared.directory.insert(fresh) {
+            self.shared.index.lock().update(number, facts);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A SIM bank named itself: it is live (its SIMs on sale) for `bank_ttl` from now. Durable
+    /// before this returns.
+    pub async fn renew_bank(&self, bank: &BankName) -> Result<(), EngineError> {
         self.ensure_ready()?;
+        if !self.shared.banks.has_room_for(bank) {
+            return Err(EngineError::TooManyBanks);
+        }
+        let now = self.shared.clock.now();
+        self.shared
+            .store
+            .apply(vec![bank_presence(bank, now)])
+            .await?;
+        self.shared.banks.renew(bank, now, &self.shared.index);
+        Ok(())
+    }
+
+    /// A bank's complete list of SIMs in ports: each is created or updated, belongs to this bank
+    /// and goes online; every other SIM of this bank goes offline (configured SIMs stay
+    /// online); other banks' SIMs are untouched. SIMs the list would not change cost a lookup,
+    /// not an actor; new SIMs are written in large batches.
+    pub async fn replace_bank(
+        &self,
+        bank: &BankName,
+        mut specs: Vec<SimSpec>,
+    ) -> Result<BankReplaced, EngineError> {
+        use futures::StreamExt;
+        self.renew_bank(bank).await?;
+        for spec in &mut specs {
+            spec.bank = Some(bank.clone());
+        }
         let listed: std::collections::HashSet<Msisdn> = specs.iter().map(|s| s.number).collect();
         let was_online: std::collections::HashSet<Msisdn> = self
             .shared
             .index
             .lock()
-            .online_numbers()
+            .online_numbers_of(bank)
             .into_iter()
             .collect();
         let added = specs
             .iter()
             .filter(|s| !was_online.contains(&s.number))
             .count();
-        let ups: Vec<Result<(), EngineError>> = futures::stream::iter(specs)
+        let now = self.shared.clock.now();
+        let mut fresh = Vec::new();
+        let mut changed = Vec::new();
+        for spec in specs {
+            match self.shared.directory.peek(spec.number, |state| {
+                state.described(&spec, true, now) == *state
+            }) {
+                None => fresh.push(self.fresh_state(&spec, true)),
+                Some(Some(true)) => {}
+                Some(_) => changed.push(spec),
+            }
+        }
+        let inserts: Vec<Result<Vec<Msisdn>, EngineError>> = futures::stream::iter(
+            fresh
+                .chunks(FRESH_BATCH)
+                .map(|chunk| self.insert_batch(chunk.to_vec())),
+        )
+        .buffer_unordered(4)
+        .collect()
+        .await;
+        // Numbers that became known while their batch was written are described by their actor.
+        let mut raced = std::collections::HashSet::new();
+        for outcome in inserts {
+            raced.extend(outcome?);
+        }
+        changed.extend(fresh.into_iter().filter_map(|state| {
+            raced.contains(&state.number()).then(|| SimSpec {
+                number: state.record.number,
+                country: state.record.country,
+                operator: state.record.operator,
+                port: state.record.port,
+                pinned: false,
+                mcc_mnc: state.record.mcc_mnc,
+                rent: Some(state.record.rent),
+                bank: Some(bank.clone()),
+            })
+        }));
+        let ups: Vec<Result<(), EngineError>> = futures::stream::iter(changed)
             .map(|spec| self.upsert_sim(spec, true))
             .buffer_unordered(64)
             .collect()
@@ -526,14 +680,92 @@ impl Engine {
             .filter(|n| !listed.contains(n))
             .collect();
         let downs: Vec<Result<(), EngineError>> = futures::stream::iter(gone.iter().copied())
-            .map(|n| self.set_online(n, false))
+            .map(|n| call(&self.shared, n, Update(SimChange::OfflineIn(bank.clone()))))
             .buffer_unordered(64)
             .collect()
             .await;
         downs.into_iter().collect::<Result<(), _>>()?;
         let index = self.shared.index.lock();
         let removed = gone.iter().filter(|n| !index.is_online(**n)).count();
-        Ok((index.online_numbers().len(), added, removed))
+        Ok(BankReplaced {
+            online: index.bank_counts().get(bank).map_or(0, |c| c.online),
+            added,
+            removed,
+        })
+    }
+
+    /// Writes new SIMs in one batch, then lists them; answers those that became known meanwhile.
+    async fn insert_batch(&self, states: Vec<NumberState>) -> Result<Vec<Msisdn>, EngineError> {
+        let changes = states
+            .iter()
+            .map(|s| Change::Sim(s.record.clone()))
+            .collect();
+        self.shared.store.apply(changes).await?;
+        let max_cancels = self.shared.settings.max_cancels;
+        let mut raced = Vec::new();
+        let mut listed = Vec::with_capacity(states.len());
+        for state in states {
+            let number = state.number();
+            let facts = state.facts(max_cancels);
+            if self.shared.directory.insert(state) {
+                listed.push((number, facts));
+            } else {
+                raced.push(number);
+            }
+        }
+        let mut index = self.shared.index.lock();
+        for (number, facts) in listed {
+            index.update(number, facts);
+        }
+        Ok(raced)
+    }
+
+    /// Every bank: its SIMs, how many are online, when it last reported, whether it is live.
+    pub fn banks(&self) -> Vec<BankView> {
+        let counts = self.shared.index.lock().bank_counts().clone();
+        let mut views: std::collections::BTreeMap<BankName, BankView> = counts
+            .into_iter()
+            .filter(|(_, c)| c.sims > 0)
+            .map(|(name, c)| {
+                let view = BankView {
+                    name: name.clone(),
+                    sims: c.sims,
+                    online: c.online,
+                    last_seen: None,
+                    live: true,
+                };
+                (name, view)
+            })
+            .collect();
+        for (name, last_seen, live) in self.shared.banks.list() {
+            let view = views.entry(name.clone()).or_insert(BankView {
+                name,
+                sims: 0,
+                online: 0,
+                last_seen: None,
+                live,
+            });
+            view.last_seen = last_seen;
+            view.live = live;
+        }
+        views.into_values().collect()
+    }
+
+    /// One bank, if it has SIMs or ever reported.
+    pub fn bank(&self, bank: &BankName) -> Option<BankView> {
+        self.banks().into_iter().find(|b| b.name == *bank)
+    }
+
+    /// Silences every bank that has been silent for `bank_ttl` (the background task does this
+    /// by itself; tests call it after moving a manual clock). Answers how many fell silent.
+    pub async fn silence_due_banks(&self) -> usize {
+        banks::silence_due(&self.shared).await
+    }
+
+    /// Forwards the parts of every long SMS whose wait is over (the background task does this by
+    /// itself; tests call it after moving a manual clock). Answers how many it sealed.
+    pub async fn seal_due_sms(&self) -> usize {
+        crate::sms::seal_due(&self.shared).await
     }
 
     /// Every SIM v2 lists now (online and not blocked), in number order.
@@ -661,6 +893,7 @@ impl Engine {
             text: sms.text,
             received_at: sms.received_at,
             gateway_id: sms.gateway_id,
+            part: sms.part,
         };
         call(&self.shared, sms.number, msg).await
     }

@@ -6,10 +6,12 @@
 //! service, how many of those free numbers are exhausted for it: the stock of a service is
 //! `free - exhausted`, a subtraction, never a scan.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Bound;
 
-use crate::domain::{CountryName, ExclusionSet, LexiKey, Msisdn, OperatorName, ServiceName};
+use crate::domain::{
+    BankName, CountryName, ExclusionSet, LexiKey, Msisdn, OperatorName, ServiceName,
+};
 
 /// What a NumberActor tells the index about its number.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +34,17 @@ pub(crate) struct Facts {
     pub(crate) online_since: Option<chrono::DateTime<chrono::Utc>>,
     /// Services it may no longer be offered for.
     pub(crate) exhausted: Vec<ServiceName>,
+    /// The SIM bank it belongs to.
+    pub(crate) bank: BankName,
+    /// Configured: always online, on sale whatever its bank's presence.
+    pub(crate) pinned: bool,
+}
+
+impl Facts {
+    /// Whether its bank's presence lets it be sold.
+    fn bank_allows(&self, silent: &HashSet<BankName>) -> bool {
+        self.pinned || !silent.contains(&self.bank)
+    }
 }
 
 #[derive(Debug)]
@@ -42,9 +55,18 @@ struct Listing {
 }
 
 impl Listing {
-    fn in_stock(&self) -> bool {
-        self.facts.available && !self.pending
+    fn in_stock(&self, silent: &HashSet<BankName>) -> bool {
+        self.facts.available && !self.pending && self.facts.bank_allows(silent)
     }
+}
+
+/// SIMs of one bank.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BankCount {
+    /// SIMs that belong to it.
+    pub(crate) sims: usize,
+    /// Of those, in a port now.
+    pub(crate) online: usize,
 }
 
 /// One (country, operator) group of numbers.
@@ -112,6 +134,10 @@ pub(crate) struct AvailabilityIndex {
     ports: HashMap<String, Msisdn>,
     /// Bumped whenever what v2 lists changes (a SIM listed or unlisted, or its details).
     listing_version: tokio::sync::watch::Sender<u64>,
+    /// Banks whose SIMs are off sale because the bank fell silent.
+    silent: HashSet<BankName>,
+    /// SIMs per bank, kept on every update so that admin and metrics never scan.
+    banks: HashMap<BankName, BankCount>,
 }
 
 /// A SIM as v2 lists it.
@@ -130,19 +156,25 @@ pub struct ListedSim {
 }
 
 impl Facts {
+    /// Whether v2 lists it: online, not blocked, its bank live.
+    fn is_listed(&self, silent: &HashSet<BankName>) -> bool {
+        self.listed && self.bank_allows(silent)
+    }
+
     /// Whether v2 would list the two alike (compared without building listings: this runs on
     /// every transition).
-    fn same_listing(&self, other: &Facts) -> bool {
-        self.listed == other.listed
-            && (!self.listed
+    fn same_listing(&self, other: &Facts, silent: &HashSet<BankName>) -> bool {
+        let listed = self.is_listed(silent);
+        listed == other.is_listed(silent)
+            && (!listed
                 || (self.port == other.port
                     && self.mcc_mnc == other.mcc_mnc
                     && self.rent == other.rent
                     && self.online_since == other.online_since))
     }
 
-    fn listing(&self, number: Msisdn) -> Option<ListedSim> {
-        self.listed.then(|| ListedSim {
+    fn listing(&self, number: Msisdn, silent: &HashSet<BankName>) -> Option<ListedSim> {
+        self.is_listed(silent).then(|| ListedSim {
             number,
             port: self.port.clone(),
             mcc_mnc: self.mcc_mnc.clone(),
@@ -161,6 +193,8 @@ impl AvailabilityIndex {
             rotation: 0,
             ports: HashMap::new(),
             listing_version: tokio::sync::watch::channel(0).0,
+            silent: HashSet::new(),
+            banks: HashMap::new(),
         }
     }
 
@@ -175,7 +209,8 @@ impl AvailabilityIndex {
 
     /// Counts the number in its pool if it is in stock.
     fn add(&mut self, number: Msisdn) {
-        let Some(listing) = self.listings.get(&number).filter(|l| l.in_stock()) else {
+        let silent = &self.silent;
+        let Some(listing) = self.listings.get(&number).filter(|l| l.in_stock(silent)) else {
             return;
         };
         let pool = pool_in(&mut self.countries, &listing.facts);
@@ -192,7 +227,8 @@ impl AvailabilityIndex {
 
     /// Uncounts the number from its pool if it was in stock.
     fn remove(&mut self, number: Msisdn) {
-        let Some(listing) = self.listings.get(&number).filter(|l| l.in_stock()) else {
+        let silent = &self.silent;
+        let Some(listing) = self.listings.get(&number).filter(|l| l.in_stock(silent)) else {
             return;
         };
         let pool = pool_in(&mut self.countries, &listing.facts);
@@ -209,11 +245,19 @@ impl AvailabilityIndex {
         let relisted = self
             .listings
             .get(&number)
-            .is_none_or(|l| !l.facts.same_listing(&facts));
+            .is_none_or(|l| !l.facts.same_listing(&facts, &self.silent));
         if relisted {
             self.listing_version.send_modify(|v| *v += 1);
         }
         self.remove(number);
+        if let Some(old) = self.listings.get(&number) {
+            let count = self.banks.entry(old.facts.bank.clone()).or_default();
+            count.sims = count.sims.saturating_sub(1);
+            count.online = count.online.saturating_sub(usize::from(old.facts.online));
+        }
+        let count = self.banks.entry(facts.bank.clone()).or_default();
+        count.sims += 1;
+        count.online += usize::from(facts.online);
         // Ports map to the SIM in them now: an offline SIM gives its port up.
         if let Some(old) = self
             .listings
@@ -309,12 +353,57 @@ impl AvailabilityIndex {
         self.listings.get(&number).is_some_and(|l| l.facts.online)
     }
 
+    /// Takes a bank's SIMs off sale (silent) or puts them back (configured SIMs stay).
+    pub(crate) fn set_bank_silent(&mut self, bank: &BankName, silent: bool) {
+        if self.silent.contains(bank) == silent {
+            return;
+        }
+        let members: Vec<Msisdn> = self
+            .listings
+            .iter()
+            .filter(|(_, l)| l.facts.bank == *bank && !l.facts.pinned)
+            .map(|(n, _)| *n)
+            .collect();
+        for number in &members {
+            self.remove(*number);
+        }
+        if silent {
+            self.silent.insert(bank.clone());
+        } else {
+            self.silent.remove(bank);
+        }
+        for number in &members {
+            self.add(*number);
+        }
+        if !members.is_empty() {
+            self.listing_version.send_modify(|v| *v += 1);
+        }
+    }
+
+    /// SIMs per bank.
+    pub(crate) fn bank_counts(&self) -> &HashMap<BankName, BankCount> {
+        &self.banks
+    }
+
+    /// Every SIM of a bank in a port now.
+    pub(crate) fn online_numbers_of(&self, bank: &BankName) -> Vec<Msisdn> {
+        if self.banks.get(bank).is_none_or(|c| c.online == 0) {
+            return Vec::new();
+        }
+        self.listings
+            .iter()
+            .filter(|(_, l)| l.facts.online && l.facts.bank == *bank)
+            .map(|(n, _)| *n)
+            .collect()
+    }
+
     /// Every SIM v2 lists now.
     pub(crate) fn listed(&self) -> Vec<ListedSim> {
+        let silent = &self.silent;
         let mut out: Vec<ListedSim> = self
             .listings
             .iter()
-            .filter_map(|(n, l)| l.facts.listing(*n))
+            .filter_map(|(n, l)| l.facts.listing(*n, silent))
             .collect();
         out.sort_unstable_by_key(|s| s.number);
         out
@@ -326,15 +415,6 @@ impl AvailabilityIndex {
             *self.listing_version.borrow(),
             self.listing_version.subscribe(),
         )
-    }
-
-    /// Every number in a port now.
-    pub(crate) fn online_numbers(&self) -> Vec<Msisdn> {
-        self.listings
-            .iter()
-            .filter(|(_, l)| l.facts.online)
-            .map(|(n, _)| *n)
-            .collect()
     }
 
     /// The counters GET_SERVICES reports.

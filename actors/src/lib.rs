@@ -6,7 +6,9 @@
 //! The crate knows nothing of HTTP or Redis: the server wires it to its edges and to a store
 //! implementation, tests and benches drive it directly.
 
+mod banks;
 pub mod clock;
+mod deadlines;
 mod directory;
 mod dispatcher;
 pub mod domain;
@@ -14,6 +16,7 @@ mod engine;
 mod expiry;
 mod ids;
 mod index;
+mod intake;
 mod ledger;
 mod number;
 mod outbox;
@@ -21,10 +24,11 @@ mod recovery;
 mod sms;
 pub mod store;
 
+pub use banks::{BankView, MAX_BANKS};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{
-    Engine, EngineError, EngineSettings, FinishOutcome, IncomingSms, ListedSim, NumberRequest,
-    RecoveryReport, Reservation, SimSpec, SimView, SmsCounts, SmsFilter, SmsReceipt, Stock,
-    StockCountry,
+    BankReplaced, Engine, EngineError, EngineSettings, FinishOutcome, IncomingSms, ListedSim,
+    NumberRequest, PartOf, RecoveryReport, Reservation, SimSpec, SimView, SmsCounts, SmsFilter,
+    SmsReceipt, Stock, StockCountry,
 };
 pub use outbox::{DeliveryOutcome, DeliverySettings, SmsSink};

@@ -13,14 +13,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix::prelude::*;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::clock::later;
 use crate::domain::{
-    ActivationId, ActivationRecord, ActivationState, FinishStatus, Msisdn, ServiceName, SmsId,
-    SmsRecord, SmsState,
+    ActivationId, ActivationRecord, ActivationState, BankName, FinishStatus, Msisdn, ServiceName,
 };
-use crate::engine::{FinishOutcome, Shared, SimSpec, SimView, SmsReceipt};
+use crate::engine::{FinishOutcome, Shared, SimSpec, SimView};
 use crate::index::Facts;
 use crate::store::{Change, SimRecord, StoreError};
 
@@ -71,6 +70,48 @@ impl NumberState {
             rent: r.rent,
             online_since: r.online_since,
             exhausted,
+            bank: r.bank.clone(),
+            pinned: self.pinned,
+        }
+    }
+
+    /// The state after the gateway (or the config, `spec.pinned`) described the SIM and set it
+    /// online or offline at `now`. A configured SIM keeps its configured description;
+    /// otherwise what the gateway says wins, and what it leaves out stays as it was. Pure, so
+    /// that a bank's SIM list can skip the SIMs it would not change.
+    pub(crate) fn described(
+        &self,
+        spec: &SimSpec,
+        online: bool,
+        now: DateTime<Utc>,
+    ) -> NumberState {
+        let mut sim = self.record.clone();
+        if spec.pinned || !self.pinned {
+            sim.country = spec.country.clone();
+            if let Some(operator) = &spec.operator {
+                sim.operator = Some(operator.clone());
+            }
+            if let Some(port) = &spec.port {
+                sim.port = Some(port.clone());
+            }
+            if let Some(code) = &spec.mcc_mnc {
+                sim.mcc_mnc = Some(code.clone());
+            }
+            if let Some(rent) = spec.rent {
+                sim.rent = rent;
+            }
+            if let Some(bank) = &spec.bank {
+                sim.bank = bank.clone();
+            }
+        }
+        let pinned = self.pinned || spec.pinned;
+        sim.online = online || pinned;
+        if sim.online && !self.record.online {
+            sim.online_since = Some(now);
+        }
+        NumberState {
+            record: sim,
+            pinned,
         }
     }
 
@@ -88,6 +129,8 @@ pub(crate) enum NumberError {
     Refused(&'static str),
     #[error("activation is not on this number")]
     UnknownActivation,
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -132,25 +175,19 @@ pub(crate) struct Release {
 #[derive(Debug, Clone)]
 pub(crate) enum SimChange {
     Online(bool),
+    /// Offline, if it still belongs to this bank (it may have moved to another meanwhile).
+    OfflineIn(BankName),
     Blocked(bool),
-    Describe { spec: SimSpec, online: bool },
+    Describe {
+        spec: SimSpec,
+        online: bool,
+    },
 }
 
 /// Apply a [`SimChange`].
 #[derive(Message, Clone)]
 #[rtype(result = "Result<(), NumberError>")]
 pub(crate) struct Update(pub(crate) SimChange);
-
-/// Accept an SMS the SIM received: de-duplicate, match it to the activation that was active
-/// when it was received, store it, queue it for delivery.
-#[derive(Message, Clone)]
-#[rtype(result = "Result<SmsReceipt, NumberError>")]
-pub(crate) struct ReceiveSms {
-    pub(crate) from: String,
-    pub(crate) text: String,
-    pub(crate) received_at: Option<DateTime<Utc>>,
-    pub(crate) gateway_id: Option<String>,
-}
 
 /// Read the number's state.
 #[derive(Message, Clone)]
@@ -159,14 +196,16 @@ pub(crate) struct Inspect;
 
 /// See the module documentation.
 pub(crate) struct NumberActor {
-    state: NumberState,
-    shared: Arc<Shared>,
-    retired: bool,
+    pub(crate) state: NumberState,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) retired: bool,
 }
 
-type Reply<T> = AtomicResponse<NumberActor, Result<T, NumberError>>;
+/// What a handler that may write answers.
+pub(crate) type Reply<T> = AtomicResponse<NumberActor, Result<T, NumberError>>;
 
-fn ready<T: 'static>(value: Result<T, NumberError>) -> Reply<T> {
+/// An answer that needs no write.
+pub(crate) fn ready<T: 'static>(value: Result<T, NumberError>) -> Reply<T> {
     AtomicResponse::new(Box::pin(actix::fut::ready(value)))
 }
 
@@ -188,14 +227,14 @@ impl NumberActor {
     }
 
     /// Pushes the number's facts to the availability index.
-    fn publish(&self) {
+    pub(crate) fn publish(&self) {
         let facts = self.state.facts(self.max_cancels());
         self.shared.index.lock().update(self.state.number(), facts);
     }
 
     /// Hands the state back to the directory when the number has nothing going on. The actor
     /// then stops by itself once the last address of it is dropped.
-    fn settle(&mut self) {
+    pub(crate) fn settle(&mut self) {
         if !self.retired && self.state.record.active.is_none() {
             self.retired = true;
             self.shared.directory.retire(self.state.clone());
@@ -203,7 +242,7 @@ impl NumberActor {
     }
 
     /// Answers at once, retiring first if idle.
-    fn answer<T: 'static>(&mut self, value: Result<T, NumberError>) -> Reply<T> {
+    pub(crate) fn answer<T: 'static>(&mut self, value: Result<T, NumberError>) -> Reply<T> {
         self.settle();
         ready(value)
     }
@@ -234,6 +273,8 @@ impl NumberActor {
             Some("offline")
         } else if r.blocked {
             Some("blocked")
+        } else if !self.state.pinned && !self.shared.banks.is_live(&r.bank) {
+            Some("bank silent")
         } else if r.active.is_some() {
             Some("busy")
         } else if self.state.is_exhausted(service, self.max_cancels()) {
@@ -242,10 +283,6 @@ impl NumberActor {
             None
         }
     }
-}
-
-fn delta(d: std::time::Duration) -> TimeDelta {
-    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
 }
 
 impl Handler<Reserve> for NumberActor {
@@ -417,30 +454,27 @@ impl Handler<Update> for NumberActor {
         if self.retired {
             return ready(Err(NumberError::Retired));
         }
+        let now = self.shared.clock.now();
         let mut sim = self.state.record.clone();
-        let mut pin = false;
         match msg.0 {
             SimChange::Online(online) => sim.online = online || self.state.pinned,
+            SimChange::OfflineIn(bank) => {
+                if sim.bank == bank {
+                    sim.online = self.state.pinned;
+                }
+            }
             SimChange::Blocked(blocked) => sim.blocked = blocked,
             SimChange::Describe { spec, online } => {
-                // A configured SIM keeps its configured description; otherwise what the
-                // gateway says wins, and what it leaves out stays as it was.
-                if spec.pinned || !self.state.pinned {
-                    sim.country = spec.country;
-                    sim.operator = spec.operator.or(sim.operator);
-                    sim.port = spec.port.or(sim.port);
-                    sim.mcc_mnc = spec.mcc_mnc.or(sim.mcc_mnc);
-                    if let Some(rent) = spec.rent {
-                        sim.rent = rent;
-                    }
+                let described = self.state.described(&spec, online, now);
+                if described.pinned != self.state.pinned {
+                    self.state.pinned = described.pinned;
+                    self.publish();
                 }
-                sim.online = online || self.state.pinned || spec.pinned;
-                pin = spec.pinned;
+                sim = described.record;
             }
         }
-        self.state.pinned |= pin;
         if sim.online && !self.state.record.online {
-            sim.online_since = Some(self.shared.clock.now());
+            sim.online_since = Some(now);
         }
         if sim == self.state.record {
             return self.answer(Ok(()));
@@ -461,127 +495,5 @@ impl Handler<Inspect> for NumberActor {
         }
         let view = self.state.view();
         self.answer(Ok(view))
-    }
-}
-
-impl NumberActor {
-    /// The activation an SMS received at `at` belongs to: the one of this number (among its
-    /// recent ones) that was open at that moment.
-    fn activation_at(&self, at: DateTime<Utc>) -> Option<ActivationRecord> {
-        let r = &self.state.record;
-        let mut candidates = self.shared.ledger.recent_of(r.number);
-        candidates.extend(r.active.into_iter().chain(r.last_activation));
-        candidates.sort_unstable_by_key(|id| std::cmp::Reverse(*id));
-        candidates.dedup();
-        candidates
-            .into_iter()
-            .filter_map(|id| self.shared.ledger.get(id))
-            .find(|a| {
-                let closed = a.expired_at.or(a.finished_at);
-                a.created_at <= at && closed.is_none_or(|c| c >= at)
-            })
-    }
-}
-
-impl Handler<ReceiveSms> for NumberActor {
-    type Result = Reply<SmsReceipt>;
-
-    fn handle(&mut self, msg: ReceiveSms, _: &mut Context<Self>) -> Self::Result {
-        if self.retired {
-            return ready(Err(NumberError::Retired));
-        }
-        let number = self.state.number();
-        let sms = &self.shared.sms;
-        let now = self.shared.clock.now();
-        let received_at = msg.received_at.unwrap_or(now);
-        let window = delta(self.shared.settings.dedup_window);
-        let twin = match &msg.gateway_id {
-            Some(gid) => sms.by_gateway_id(number, gid),
-            None => sms.recent_twin(number, &msg.from, &msg.text, received_at, window),
-        };
-        if let Some(twin) = twin.and_then(|id| sms.get(id)) {
-            tracing::debug!(sms_id = %twin.id, %number, "duplicate SMS from the gateway");
-            return self.answer(Ok(SmsReceipt {
-                sms_id: twin.id,
-                activation_id: twin.activation_id,
-                duplicate: true,
-            }));
-        }
-        let activation = self.activation_at(received_at);
-        let forward_unmatched = self.shared.settings.forward_unmatched
-            && self.state.record.online
-            && !self.state.record.blocked;
-        let state = match &activation {
-            // v2: no ordered service; with filtering on, an SMS must belong to one of the
-            // services offered, or it is held (e.g. a bank's message).
-            None if forward_unmatched => match &self.shared.settings.filter {
-                Some(filter)
-                    if !self
-                        .shared
-                        .settings
-                        .offered
-                        .iter()
-                        .any(|s| filter.belongs(s, &msg.from, &msg.text)) =>
-                {
-                    SmsState::Held
-                }
-                _ => SmsState::Pending,
-            },
-            None => SmsState::Unmatched,
-            Some(a) if a.service.is_rent() => SmsState::Pending,
-            Some(a) => match &self.shared.settings.filter {
-                Some(filter) if !filter.belongs(&a.service, &msg.from, &msg.text) => SmsState::Held,
-                _ => SmsState::Pending,
-            },
-        };
-        let shared = Arc::clone(&self.shared);
-        let write = async move {
-            let id = SmsId(shared.ids.next().await?.get());
-            let record = SmsRecord {
-                id,
-                number,
-                from: msg.from,
-                text: msg.text,
-                received_at,
-                accepted_at: now,
-                gateway_id: msg.gateway_id,
-                activation_id: activation.as_ref().map(|a| a.id),
-                service: activation.map(|a| a.service),
-                state,
-                attempts: 0,
-                last_error: None,
-                next_attempt_at: (state == SmsState::Pending).then_some(now),
-                delivered_at: None,
-                in_flight: false,
-            };
-            shared
-                .store
-                .apply(vec![Change::Sms(record.clone())])
-                .await?;
-            Ok::<_, StoreError>(record)
-        };
-        AtomicResponse::new(Box::pin(write.into_actor(self).map(
-            |written, act, _ctx| {
-                let out = match written {
-                    Ok(record) => {
-                        let receipt = SmsReceipt {
-                            sms_id: record.id,
-                            activation_id: record.activation_id,
-                            duplicate: false,
-                        };
-                        tracing::debug!(sms_id = %record.id, number = %record.number, state = ?record.state, "SMS accepted");
-                        let due = record.next_attempt_at.map(|at| (at, record.id));
-                        act.shared.sms.put(record);
-                        if let Some((at, id)) = due {
-                            act.shared.outbox.schedule(at, id);
-                        }
-                        Ok(receipt)
-                    }
-                    Err(e) => Err(NumberError::Store(e)),
-                };
-                act.settle();
-                out
-            },
-        )))
     }
 }

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::domain::{ActivationId, ActivationRecord, ActivationState, Msisdn, SmsState};
+use crate::banks;
+use crate::domain::{ActivationId, ActivationRecord, ActivationState, BankName, Msisdn, SmsState};
 use crate::engine::{EngineError, Shared, SimSpec};
 use crate::number::NumberState;
 use crate::store::{Change, SimRecord};
@@ -102,6 +103,7 @@ pub(crate) async fn recover(
                 mcc_mnc: spec.mcc_mnc.clone(),
                 rent: spec.rent.unwrap_or(false),
                 online_since: None,
+                bank: spec.bank.clone().unwrap_or_default(),
             },
             pinned: true,
         });
@@ -111,6 +113,9 @@ pub(crate) async fn recover(
         state.record.operator = spec.operator;
         state.record.port = spec.port;
         state.record.mcc_mnc = spec.mcc_mnc;
+        if let Some(bank) = spec.bank {
+            state.record.bank = bank;
+        }
         if let Some(rent) = spec.rent {
             state.record.rent = rent;
         }
@@ -126,6 +131,33 @@ pub(crate) async fn recover(
         if !states.contains_key(number) {
             tracing::error!(%number, activation_id = %id, "active activation for a number the store does not know");
         }
+    }
+    // Bank presence: what was persisted, and for a bank with SIMs online but no presence yet
+    // (stored before banks existed) a fresh start, so it has one TTL to report.
+    let (presence, meta): (Vec<_>, Vec<_>) = snapshot
+        .meta
+        .into_iter()
+        .partition(|(key, _)| key.starts_with(banks::META_PREFIX));
+    let mut found: HashMap<BankName, banks::Presence> = HashMap::new();
+    for (key, value) in presence {
+        let name = BankName::parse(&key[banks::META_PREFIX.len()..]);
+        match (name, serde_json::from_str::<banks::Presence>(&value)) {
+            (Ok(name), Ok(p)) => {
+                found.insert(name, p);
+            }
+            _ => tracing::error!(key, "unreadable bank presence in the store; ignored"),
+        }
+    }
+    let mut unseen: Vec<BankName> = states
+        .values()
+        .filter(|s| !s.pinned && s.record.online && !found.contains_key(&s.record.bank))
+        .map(|s| s.record.bank.clone())
+        .collect();
+    unseen.sort_unstable();
+    unseen.dedup();
+    for bank in unseen {
+        changes.push(crate::engine::bank_presence(&bank, now));
+        found.insert(bank, banks::Presence { last_seen: now });
     }
     if !changes.is_empty() {
         shared.store.apply(changes).await?;
@@ -156,12 +188,16 @@ pub(crate) async fn recover(
         shared.directory.reserve(states.len());
         let mut index = shared.index.lock();
         index.reserve(states.len());
+        for bank in shared.banks.recover(found.into_iter().collect(), now) {
+            tracing::warn!(%bank, "SIM bank silent since before the restart; its SIMs stay off sale until it reports");
+            index.set_bank_silent(&bank, true);
+        }
         for (number, state) in states {
             index.update(number, state.facts(max_cancels));
             shared.directory.insert(state);
         }
     }
-    shared.meta.lock().extend(snapshot.meta);
+    shared.meta.lock().extend(meta);
     let mut in_flight = 0u64;
     for sms in snapshot.sms {
         if sms.state == SmsState::Pending {
@@ -169,6 +205,9 @@ pub(crate) async fn recover(
             shared
                 .outbox
                 .schedule(sms.next_attempt_at.unwrap_or(now), sms.id);
+        }
+        if let (SmsState::Assembling, Some(m)) = (sms.state, &sms.multipart) {
+            shared.seals.arm(m.wait_until, sms.id);
         }
         shared.sms.put(sms);
     }

@@ -6,11 +6,24 @@
 //! the delivery in flight.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use futures::future::BoxFuture;
+use futures::StreamExt;
 use parking_lot::Mutex;
 
 use crate::domain::{ActivationId, Msisdn, SmsId, SmsRecord, SmsState};
+use crate::engine::{call, Shared};
+use crate::intake::Seal;
+
+/// How many long SMS are sealed at once when many waits end together (e.g. after downtime).
+const CONCURRENT_SEALS: usize = 64;
+/// When sealing fails (the store is down), try again this much later.
+const SEAL_RETRY: TimeDelta = TimeDelta::seconds(5);
+
+/// Identifies the parts of one long SMS: receiving number, sender, concatenation reference.
+type PartsKey = (Msisdn, String, String);
 
 /// How many recent (number, sender, text) keys are kept before old ones are pruned.
 const RECENT_PRUNE_AT: usize = 100_000;
@@ -21,6 +34,8 @@ struct Inner {
     by_gateway_id: HashMap<(Msisdn, String), SmsId>,
     recent: HashMap<(Msisdn, String, String), (DateTime<Utc>, SmsId)>,
     by_activation: HashMap<ActivationId, Vec<SmsId>>,
+    /// The newest long SMS of each (number, sender, reference).
+    by_parts: HashMap<PartsKey, SmsId>,
     /// Kept up to date on every put, so metrics never scan the ledger.
     per_state: HashMap<SmsState, u64>,
     pending: std::collections::BTreeSet<(DateTime<Utc>, SmsId)>,
@@ -41,6 +56,8 @@ pub struct SmsCounts {
     pub unmatched: u64,
     /// Waiting for delivery (the outbox depth).
     pub pending: u64,
+    /// Parts of long SMS waiting for the rest.
+    pub assembling: u64,
     /// When the oldest pending SMS was accepted.
     pub oldest_pending: Option<DateTime<Utc>>,
 }
@@ -65,13 +82,34 @@ impl SmsLedger {
                 .by_gateway_id
                 .insert((record.number, gid.clone()), record.id);
         }
-        let key = (record.number, record.from.clone(), record.text.clone());
-        let newer = inner
-            .recent
-            .get(&key)
-            .is_none_or(|(at, _)| *at <= record.received_at);
-        if newer {
-            inner.recent.insert(key, (record.received_at, record.id));
+        match &record.multipart {
+            Some(multipart) => {
+                for gid in multipart
+                    .received
+                    .iter()
+                    .filter_map(|p| p.gateway_id.as_ref())
+                {
+                    inner
+                        .by_gateway_id
+                        .insert((record.number, gid.clone()), record.id);
+                }
+                let key = parts_key(&record, &multipart.reference);
+                let newer = inner.by_parts.get(&key).is_none_or(|id| *id <= record.id);
+                if newer {
+                    inner.by_parts.insert(key, record.id);
+                }
+            }
+            // A whole SMS: the same sender and text again soon after is the same SMS.
+            None => {
+                let key = (record.number, record.from.clone(), record.text.clone());
+                let newer = inner
+                    .recent
+                    .get(&key)
+                    .is_none_or(|(at, _)| *at <= record.received_at);
+                if newer {
+                    inner.recent.insert(key, (record.received_at, record.id));
+                }
+            }
         }
         if let Some(a) = record.activation_id {
             let list = inner.by_activation.entry(a).or_default();
@@ -80,7 +118,10 @@ impl SmsLedger {
             }
         }
         if inner.recent.len() > RECENT_PRUNE_AT {
-            let horizon = record.received_at - TimeDelta::hours(1);
+            let horizon = record
+                .received_at
+                .checked_sub_signed(TimeDelta::hours(1))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC);
             inner.recent.retain(|_, (at, _)| *at >= horizon);
         }
         if let Some(old) = inner
@@ -106,13 +147,29 @@ impl SmsLedger {
         let old: Vec<SmsRecord> = inner
             .by_id
             .values()
-            .filter(|r| r.state != SmsState::Pending && r.accepted_at < horizon)
+            .filter(|r| {
+                !matches!(r.state, SmsState::Pending | SmsState::Assembling)
+                    && r.accepted_at < horizon
+            })
             .cloned()
             .collect();
         for r in &old {
             inner.by_id.remove(&r.id);
             if let Some(gid) = &r.gateway_id {
                 inner.by_gateway_id.remove(&(r.number, gid.clone()));
+            }
+            if let Some(multipart) = &r.multipart {
+                for gid in multipart
+                    .received
+                    .iter()
+                    .filter_map(|p| p.gateway_id.as_ref())
+                {
+                    inner.by_gateway_id.remove(&(r.number, gid.clone()));
+                }
+                let key = parts_key(r, &multipart.reference);
+                if inner.by_parts.get(&key) == Some(&r.id) {
+                    inner.by_parts.remove(&key);
+                }
             }
             if let Some(a) = r.activation_id {
                 if let Some(list) = inner.by_activation.get_mut(&a) {
@@ -135,6 +192,15 @@ impl SmsLedger {
             .copied()
     }
 
+    /// The newest long SMS with these parts' number, sender and reference.
+    pub(crate) fn by_parts(&self, number: Msisdn, from: &str, reference: &str) -> Option<SmsId> {
+        self.inner
+            .lock()
+            .by_parts
+            .get(&(number, from.to_owned(), reference.to_owned()))
+            .copied()
+    }
+
     /// An SMS with the same number, sender and text received within `window` of `received_at`.
     pub(crate) fn recent_twin(
         &self,
@@ -148,7 +214,7 @@ impl SmsLedger {
         let (at, id) = inner
             .recent
             .get(&(number, from.to_owned(), text.to_owned()))?;
-        ((received_at - *at).abs() <= window).then_some(*id)
+        (received_at.signed_duration_since(*at).abs() <= window).then_some(*id)
     }
 
     /// The SMS of one activation, oldest first.
@@ -189,7 +255,37 @@ impl SmsLedger {
             held: of(SmsState::Held),
             unmatched: of(SmsState::Unmatched),
             pending: of(SmsState::Pending),
+            assembling: of(SmsState::Assembling),
             oldest_pending: inner.pending.first().map(|(at, _)| *at),
         }
     }
+}
+
+fn parts_key(record: &SmsRecord, reference: &str) -> PartsKey {
+    (record.number, record.from.clone(), reference.to_owned())
+}
+
+/// Forwards what arrived of every long SMS whose wait is over; answers how many it sealed.
+pub(crate) fn seal_due(shared: &Arc<Shared>) -> BoxFuture<'_, usize> {
+    Box::pin(async move {
+        let now = shared.clock.now();
+        let due = shared.seals.take_due(now);
+        futures::stream::iter(due)
+            .map(|id| async move {
+                let Some(record) = shared.sms.get(id) else {
+                    return 0;
+                };
+                match call(shared, record.number, Seal { id }).await {
+                    Ok(sealed) => usize::from(sealed),
+                    Err(e) => {
+                        tracing::warn!(sms_id = %id, error = %e, "cannot forward a long SMS yet; retrying later");
+                        shared.seals.arm(now + SEAL_RETRY, id);
+                        0
+                    }
+                }
+            })
+            .buffer_unordered(CONCURRENT_SEALS)
+            .fold(0, |n, sealed| async move { n + sealed })
+            .await
+    })
 }

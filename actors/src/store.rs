@@ -12,7 +12,8 @@ use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    ActivationId, ActivationRecord, CountryName, Msisdn, OperatorName, ServiceName, SmsRecord,
+    ActivationId, ActivationRecord, BankName, CountryName, Msisdn, OperatorName, ServiceName,
+    SmsRecord,
 };
 
 /// The persisted state of one SIM.
@@ -49,6 +50,10 @@ pub struct SimRecord {
     /// When it last came online (v2 `date_start`).
     #[serde(default)]
     pub online_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// The SIM bank it belongs to (records written before banks existed: `default`, the bank
+    /// of the unscoped gateway requests that reported them).
+    #[serde(default)]
+    pub bank: BankName,
 }
 
 /// One upsert in a batch.

@@ -1,4 +1,5 @@
-//! The admin API (read side): SIMs and activations, behind `admin.token`.
+//! The admin API: SIMs, banks, activations and SMS, and the operator's actions on them,
+//! behind `admin.token`.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -20,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin")
             .route("/sims", web::get().to(sims))
+            .route("/banks", web::get().to(banks))
             .route("/activations", web::get().to(activations))
             .route("/activations/{id}", web::get().to(activation))
             .route("/sms", web::get().to(sms))
@@ -29,15 +31,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// The `limit` query parameter: 1 to [`MAX_LIMIT`], [`DEFAULT_LIMIT`] when absent.
-fn limit(raw: Option<usize>) -> Result<usize, ApiError> {
-    match raw.unwrap_or(DEFAULT_LIMIT) {
-        n @ 1..=MAX_LIMIT => Ok(n),
-        _ => Err(ApiError::bad_request(
+/// The `limit` query parameter: at least 1, [`DEFAULT_LIMIT`] when absent; above
+/// [`MAX_LIMIT`] it is answered with the maximum (a client asking for "everything" gets as much
+/// as one page holds, not an error).
+fn limit(raw: Option<&str>) -> Result<usize, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    let digits = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
+    if !digits || raw.bytes().all(|b| b == b'0') {
+        return Err(ApiError::bad_request(
             "BAD_QUERY",
-            format!("limit must be 1 to {MAX_LIMIT}"),
-        )),
+            format!("limit must be a whole number from 1 (at most {MAX_LIMIT} rows are answered)"),
+        ));
     }
+    // Too many digits for any integer type is still just "more than the maximum".
+    Ok(raw.parse::<usize>().unwrap_or(MAX_LIMIT).min(MAX_LIMIT))
 }
 
 fn authorise(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
@@ -54,7 +63,16 @@ async fn sims(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespon
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     state: Option<String>,
-    limit: Option<usize>,
+    limit: Option<String>,
+}
+
+/// `GET /admin/banks`: every bank with its SIMs, when it last reported, whether it is live.
+async fn banks(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    authorise(&req, &state)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "banks": state.engine.banks() }),
+    ))
 }
 
 async fn activations(
@@ -76,7 +94,7 @@ async fn activations(
             ))
         }
     };
-    let limit = limit(query.limit)?;
+    let limit = limit(query.limit.as_deref())?;
     let list = state.engine.activations(wanted, limit);
     Ok(json_response(
         StatusCode::OK,
@@ -143,7 +161,7 @@ async fn set_blocked(
 #[serde(deny_unknown_fields)]
 struct SmsQuery {
     state: Option<String>,
-    limit: Option<usize>,
+    limit: Option<String>,
 }
 
 /// `GET /admin/sms?state=pending|delivered|failed|held|unmatched&limit=N`: newest first.
@@ -158,16 +176,17 @@ async fn sms(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespons
         Some("failed") => Some(SmsState::Failed),
         Some("held") => Some(SmsState::Held),
         Some("unmatched") => Some(SmsState::Unmatched),
+        Some("assembling") => Some(SmsState::Assembling),
         Some(other) => {
             return Err(ApiError::bad_request(
                 "BAD_QUERY",
                 format!(
-                    "state {other:?} is not one of pending, delivered, failed, held, unmatched"
+                    "state {other:?} is not one of pending, delivered, failed, held, unmatched, assembling"
                 ),
             ))
         }
     };
-    let limit = limit(query.limit)?;
+    let limit = limit(query.limit.as_deref())?;
     let list = state.engine.sms(wanted, limit);
     Ok(json_response(StatusCode::OK, &json!({ "sms": list })))
 }
@@ -185,4 +204,21 @@ async fn redeliver(
         .map_err(|_| ApiError::bad_request("BAD_ID", "SMS ids are integers"))?;
     let record = state.engine.redeliver(id).await?;
     Ok(json_response(StatusCode::OK, &json!({ "sms": record })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_above_the_maximum_answer_the_maximum() {
+        assert_eq!(limit(None).ok(), Some(DEFAULT_LIMIT));
+        assert_eq!(limit(Some("7")).ok(), Some(7));
+        assert_eq!(limit(Some("10000")).ok(), Some(MAX_LIMIT));
+        assert_eq!(limit(Some("10001")).ok(), Some(MAX_LIMIT));
+        assert_eq!(limit(Some("99999999999999999999999")).ok(), Some(MAX_LIMIT));
+        for bad in ["0", "000", "", "-1", "1.5", "ten", " 5"] {
+            assert!(limit(Some(bad)).is_err(), "{bad:?}");
+        }
+    }
 }

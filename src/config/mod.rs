@@ -7,6 +7,7 @@ mod countries;
 mod operators;
 mod patterns;
 mod secret;
+mod switch;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use anyhow::{bail, Context};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
-use simrelay_actors::domain::{CountryName, Msisdn, OperatorName, ServiceName};
+use simrelay_actors::domain::{BankName, CountryName, Msisdn, OperatorName, ServiceName};
 use simrelay_actors::{EngineSettings, SimSpec};
 
 pub use countries::CountryTable;
@@ -269,6 +270,19 @@ pub struct GatewaySettings {
     pub dedup_window: Duration,
     /// MCC-MNC → operator table; absent: the built-in `config/operators.toml`.
     pub operators_file: Option<PathBuf>,
+    /// A bank silent this long has its SIMs taken off sale; `"off"` never does.
+    #[serde(with = "switch")]
+    pub bank_ttl: Option<Duration>,
+    /// How far before an activation's start a SIM bank's `received_at` may lie and still
+    /// belong to it (SIM-bank clocks run behind).
+    #[serde(with = "humantime_serde")]
+    pub clock_skew: Duration,
+    /// How long the parts of a long SMS wait for the rest before what arrived is forwarded.
+    #[serde(with = "humantime_serde")]
+    pub multipart_wait: Duration,
+    /// Largest gateway request body, in bytes, as sent and after gzip decoding (a PUT of
+    /// 100 000 SIMs is about 7 MiB).
+    pub max_body_bytes: usize,
 }
 
 impl Default for GatewaySettings {
@@ -277,6 +291,10 @@ impl Default for GatewaySettings {
             token: Secret::default(),
             dedup_window: Duration::from_secs(120),
             operators_file: None,
+            bank_ttl: Some(Duration::from_secs(180)),
+            clock_skew: Duration::from_secs(120),
+            multipart_wait: Duration::from_secs(30),
+            max_body_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -417,11 +435,19 @@ pub struct SimEntry {
     /// Offered for rent on v2.
     #[serde(default)]
     pub rent: bool,
+    /// The SIM bank it sits in (shown by the admin API); `default` when absent. Configured
+    /// SIMs stay on sale whatever their bank's presence.
+    #[serde(default)]
+    pub bank: Option<BankName>,
 }
 
 impl Settings {
     /// Reads `path` (or the default file when present, else built-in defaults), applies the
     /// environment overrides and validates.
+    ///
+    /// Only `SIMRELAY_<SECTION>__<KEY>` variables (a `__` after the prefix) are overrides: other
+    /// `SIMRELAY_*` variables belong to the commands (the gammu hook's `SIMRELAY_GATEWAY_URL`) and
+    /// are ignored here, so they can never stop `serve` or `check-config` with "unknown field".
     pub fn load(path: Option<&Path>) -> anyhow::Result<(Settings, Option<PathBuf>)> {
         let file = match path {
             Some(p) => Some(p.to_path_buf()),
@@ -434,7 +460,13 @@ impl Settings {
                 .with_context(|| format!("cannot read config file {}", file.display()))?;
             figment = figment.merge(Toml::file_exact(file));
         }
-        figment = figment.merge(Env::prefixed("SIMRELAY_").split("__"));
+        // Not a `__` form: a command's variable, not config. A `__` form with an unknown key is
+        // still an error naming the key.
+        figment = figment.merge(
+            Env::prefixed("SIMRELAY_")
+                .filter(|key| key.as_str().contains("__"))
+                .split("__"),
+        );
         let settings: Settings = figment.extract().map_err(|e| {
             let mut msg = String::from("invalid configuration:");
             for err in e {
@@ -497,6 +529,15 @@ impl Settings {
         }
         if self.server.max_body_bytes == 0 || self.server.max_decoded_bytes == 0 {
             bail!("server.max_body_bytes and server.max_decoded_bytes must be above zero");
+        }
+        if self.gateway.max_body_bytes == 0 {
+            bail!("gateway.max_body_bytes must be above zero");
+        }
+        if self.gateway.multipart_wait.is_zero() {
+            bail!("gateway.multipart_wait must be longer than zero");
+        }
+        if self.gateway.bank_ttl.is_some_and(|d| d.is_zero()) {
+            bail!("gateway.bank_ttl must be longer than zero (or \"off\")");
         }
         if self.services.offered.is_empty() && !o.rent {
             bail!("services.offered is empty: nothing would be sold");
@@ -566,6 +607,9 @@ impl Settings {
             dedup_window: self.gateway.dedup_window,
             filter: None,
             forward_unmatched: self.onlinesim.mode == Mode::V2,
+            bank_ttl: self.gateway.bank_ttl,
+            clock_skew: self.gateway.clock_skew,
+            multipart_wait: self.gateway.multipart_wait,
         }
     }
 
@@ -594,6 +638,7 @@ impl Settings {
                     pinned: true,
                     mcc_mnc: sim.mcc_mnc.clone(),
                     rent: Some(sim.rent),
+                    bank: sim.bank.clone(),
                 })
             })
             .collect()

@@ -1,6 +1,7 @@
-//! The SIM-bank side: which SIMs sit in ports, and every SMS they receive.
-//! `Authorization: Bearer {gateway.token}`.
+//! The SIM-bank side: which SIMs sit in ports (per bank), whether each bank is alive, and
+//! every SMS they receive. `Authorization: Bearer {gateway.token}`.
 
+mod received_at;
 mod sims;
 mod sms;
 
@@ -17,7 +18,9 @@ use crate::state::AppState;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/gateway")
-            .route("/sims", web::put().to(sims::replace))
+            .route("/sims", web::put().to(sims::replace_default))
+            .route("/banks/{bank}/sims", web::put().to(sims::replace))
+            .route("/banks/{bank}/heartbeat", web::post().to(sims::heartbeat))
             .route("/sims", web::post().to(sims::upsert))
             .route("/sims/{number}", web::delete().to(sims::remove))
             .route("/sms", web::post().to(sms::receive)),
@@ -33,8 +36,10 @@ async fn authorised_body<T: DeserializeOwned>(
     required: &[&str],
 ) -> Result<T, ApiError> {
     require_bearer(req, &state.settings.gateway.token)?;
-    let limits = &state.settings.server;
-    let bytes = body::read(payload, limits.max_body_bytes, limits.max_decoded_bytes).await?;
+    // A bank's SIM list can be large (100 000 SIMs is about 7 MiB): the gateway has its own
+    // cap, separate from the platform listener's.
+    let limit = state.settings.gateway.max_body_bytes;
+    let bytes = body::read(payload, limit, limit).await?;
     let object = body::json_object(&bytes)?;
     crate::v1::fields::parse(object, required)
 }

@@ -1,11 +1,13 @@
-//! `PUT /gateway/sims` (the complete set in ports), `POST /gateway/sims` (one SIM online),
-//! `DELETE /gateway/sims/{number}` (one SIM offline).
+//! `PUT /gateway/banks/{bank}/sims` (the complete set of a bank's SIMs in ports; the
+//! unscoped `PUT /gateway/sims` is bank `default`), `POST /gateway/banks/{bank}/heartbeat`
+//! (the bank is alive), `POST /gateway/sims` (one SIM online), `DELETE /gateway/sims/{number}`
+//! (one SIM offline).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
-use simrelay_actors::domain::{CountryName, Msisdn, OperatorName};
+use simrelay_actors::domain::{BankName, CountryName, Msisdn, OperatorName};
 use simrelay_actors::SimSpec;
 
 use super::{answer, authorised_body, bounded};
@@ -32,6 +34,9 @@ pub(super) struct SimObject {
     country: Option<String>,
     #[serde(default)]
     rent: Option<bool>,
+    /// Only in `POST /gateway/sims`: the bank the SIM sits in (`default` when absent).
+    #[serde(default)]
+    bank: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -86,15 +91,51 @@ fn spec(sim: SimObject, at: &str, state: &AppState) -> Result<SimSpec, ApiError>
         pinned: false,
         mcc_mnc: sim.mcc_mnc,
         rent: sim.rent,
+        bank: None,
     })
 }
 
-pub(super) async fn replace(
+/// A bank name from the path or a body field.
+fn bank_name(field: &str, raw: &str) -> Result<BankName, ApiError> {
+    BankName::parse(raw).map_err(|e| ApiError::bad_request("BAD_BANK", format!("{field}: {e}")))
+}
+
+/// `PUT /gateway/sims`: the legacy unscoped list, bank `default`.
+pub(super) async fn replace_default(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let list: SimList = authorised_body(&req, payload, &state, &["sims"]).await?;
+    let done = replace_bank(&req, payload, &state, BankName::default_bank()).await?;
+    Ok(answer(
+        StatusCode::OK,
+        json!({"online": done.online, "added": done.added, "removed": done.removed}),
+    ))
+}
+
+/// `PUT /gateway/banks/{bank}/sims`.
+pub(super) async fn replace(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_bearer(&req, &state.settings.gateway.token)?;
+    let bank = bank_name("bank", &path)?;
+    let done = replace_bank(&req, payload, &state, bank.clone()).await?;
+    Ok(answer(
+        StatusCode::OK,
+        json!({"bank": bank, "online": done.online, "added": done.added, "removed": done.removed}),
+    ))
+}
+
+async fn replace_bank(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    bank: BankName,
+) -> Result<simrelay_actors::BankReplaced, ApiError> {
+    let list: SimList = authorised_body(req, payload, state, &["sims"]).await?;
     if list.sims.len() > MAX_SIMS {
         return Err(ApiError::bad_field(
             "sims",
@@ -103,9 +144,15 @@ pub(super) async fn replace(
     }
     // Validate everything before changing anything.
     let mut specs = Vec::with_capacity(list.sims.len());
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = std::collections::HashSet::with_capacity(list.sims.len());
     for (i, sim) in list.sims.into_iter().enumerate() {
-        let spec = spec(sim, &format!("sims[{i}]."), &state)?;
+        if sim.bank.is_some() {
+            return Err(ApiError::bad_field(
+                &format!("sims[{i}].bank"),
+                "a list belongs to the bank it is sent for; bank is not a SIM field here",
+            ));
+        }
+        let spec = spec(sim, &format!("sims[{i}]."), state)?;
         if !seen.insert(spec.number) {
             return Err(ApiError::bad_field(
                 &format!("sims[{i}].number"),
@@ -114,10 +161,22 @@ pub(super) async fn replace(
         }
         specs.push(spec);
     }
-    let (online, added, removed) = state.engine.replace_online(specs).await?;
+    Ok(state.engine.replace_bank(&bank, specs).await?)
+}
+
+/// `POST /gateway/banks/{bank}/heartbeat`: the bank is alive; answers its SIMs online.
+pub(super) async fn heartbeat(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_bearer(&req, &state.settings.gateway.token)?;
+    let bank = bank_name("bank", &path)?;
+    state.engine.renew_bank(&bank).await?;
+    let online = state.engine.bank(&bank).map_or(0, |b| b.online);
     Ok(answer(
         StatusCode::OK,
-        json!({"online": online, "added": added, "removed": removed}),
+        json!({"bank": bank, "online": online}),
     ))
 }
 
@@ -126,9 +185,15 @@ pub(super) async fn upsert(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let sim: SimObject = authorised_body(&req, payload, &state, &["number"]).await?;
-    let spec = spec(sim, "", &state)?;
+    let mut sim: SimObject = authorised_body(&req, payload, &state, &["number"]).await?;
+    let bank = match sim.bank.take() {
+        Some(raw) => bank_name("bank", &raw)?,
+        None => BankName::default_bank(),
+    };
+    let mut spec = spec(sim, "", &state)?;
+    spec.bank = Some(bank.clone());
     let number = spec.number;
+    state.engine.renew_bank(&bank).await?;
     state.engine.upsert_sim(spec, true).await?;
     let view = state.engine.sim(number).await?;
     Ok(answer(StatusCode::OK, json!({ "sim": view })))

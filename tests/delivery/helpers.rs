@@ -39,6 +39,7 @@ pub fn sim(number: &str, country: &str, operator: Option<&str>) -> SimEntry {
         country: Some(CountryName::parse(country).expect("test country")),
         mcc_mnc: None,
         rent: false,
+        bank: None,
     }
 }
 

@@ -27,6 +27,7 @@ fn settings(redis_url: &str, sims: usize) -> Settings {
             country: None,
             mcc_mnc: None,
             rent: false,
+            bank: None,
         })
         .collect();
     s

@@ -71,6 +71,7 @@ pub fn configured_sim() -> SimEntry {
         country: None,
         mcc_mnc: Some("25099".into()),
         rent: false,
+        bank: None,
     }
 }
 

@@ -39,7 +39,7 @@ async fn every_sms_of_a_listed_sim_goes_out_by_add_message() {
     let first = app
         .sms_body(
             json!({"number": C1.to_string(), "from": "VKcom", "text": "VKcom 111111",
-                         "received_at": "2025-01-01T00:00:05Z"}),
+                         "received_at": "2024-12-31T23:59:55Z"}),
         )
         .await;
     let stored = settled(&app, first).await;
@@ -49,7 +49,7 @@ async fn every_sms_of_a_listed_sim_goes_out_by_add_message() {
     assert_eq!(sent[0].path, "/api/resellers/addMessage");
     assert_eq!(
         sent[0].json,
-        json!({"date": "1735689605", "number": "+79281000001", "from": "VKcom",
+        json!({"date": "1735689595", "number": "+79281000001", "from": "VKcom",
                "message": "VKcom 111111"}),
         "date is the receive time as a UNIX-time string"
     );

@@ -9,8 +9,8 @@ mod sms;
 pub use activation::{ActivationId, ActivationRecord, ActivationState, FinishStatus};
 pub use exclusion::{ExclusionPrefix, ExclusionSet};
 pub use msisdn::{LexiKey, Msisdn};
-pub use names::{CountryName, NameError, OperatorName, ServiceName};
-pub use sms::{SmsId, SmsRecord, SmsState};
+pub use names::{BankName, CountryName, NameError, OperatorName, ServiceName};
+pub use sms::{Multipart, SmsId, SmsPart, SmsRecord, SmsState};
 
 /// Why a raw value was refused at the edge; the message is shown to the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -92,6 +92,25 @@ name_type!(
     "operator"
 );
 
+name_type!(
+    /// A SIM bank as it names itself in the gateway API, e.g. `bank1`.
+    BankName,
+    "bank"
+);
+
+impl BankName {
+    /// The bank of SIMs reported without one (the unscoped gateway requests, configured SIMs).
+    pub fn default_bank() -> BankName {
+        BankName(Arc::from("default"))
+    }
+}
+
+impl Default for BankName {
+    fn default() -> Self {
+        BankName::default_bank()
+    }
+}
+
 impl ServiceName {
     /// The service name the platform uses for long-term rent.
     pub fn rent() -> ServiceName {

@@ -33,6 +33,8 @@ pub enum SmsState {
     Held,
     /// No activation was active on the number when it arrived; kept, not sent.
     Unmatched,
+    /// Parts of a long SMS waiting for the rest; forwarded once joined.
+    Assembling,
 }
 
 /// Everything simrelay keeps about one SMS; the unit the store persists.
@@ -70,4 +72,56 @@ pub struct SmsRecord {
     /// have confirmed an attempt we never recorded, so one repeat is possible.
     #[serde(default)]
     pub in_flight: bool,
+    /// For a long SMS that arrived in parts: the parts (`text` is their joined text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multipart: Option<Multipart>,
+}
+
+/// The parts of a long SMS, as they arrive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Multipart {
+    /// The concatenation reference the parts share.
+    pub reference: String,
+    /// How many parts the SMS has.
+    pub parts: u8,
+    /// The parts that arrived, in part order.
+    pub received: Vec<SmsPart>,
+    /// When the parts stop waiting for the rest and what arrived is forwarded.
+    pub wait_until: DateTime<Utc>,
+}
+
+/// One part of a long SMS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsPart {
+    /// Its position, 1-based.
+    pub part: u8,
+    /// Its text.
+    pub text: String,
+    /// The gateway's message id of this part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_id: Option<String>,
+}
+
+impl Multipart {
+    /// Whether every part has arrived.
+    pub fn is_complete(&self) -> bool {
+        self.received.len() >= usize::from(self.parts)
+    }
+
+    /// Whether this part has arrived.
+    pub fn has(&self, part: u8) -> bool {
+        self.received.iter().any(|p| p.part == part)
+    }
+
+    /// Adds a part in its place; answers the joined text of the parts so far.
+    pub fn add(&mut self, part: SmsPart) -> String {
+        let at = self.received.partition_point(|p| p.part < part.part);
+        self.received.insert(at, part);
+        self.joined()
+    }
+
+    /// The text of the parts that arrived, in part order.
+    pub fn joined(&self) -> String {
+        self.received.iter().map(|p| p.text.as_str()).collect()
+    }
 }

@@ -1,0 +1,375 @@
+//! SMS intake: what the number's actor does with an SMS its SIM received.
+//!
+//! Intake runs on the receiving number's actor, so everything about one number's SMS — the
+//! de-duplication, which activation an SMS belongs to, the parts of a long SMS — is decided
+//! serially, without races, and made durable before the gateway hears back.
+//!
+//! **Which activation.** An SMS belongs to the activation of its number that was open at
+//! `received_at` (a `received_at` in the future counts as now: a SIM-bank clock ahead of ours
+//! cannot make an SMS arrive before it was received). If none was open then, a SIM-bank clock
+//! behind ours is the likely reason: the number's newest activation takes it when `received_at`
+//! lies at most `clock_skew` before that activation's start and after the close of the one
+//! before it. Modem and SMSC timestamps have whole seconds and SIM-bank clocks drift, so without
+//! that tolerance the code a client paid for would be stored `unmatched` and never forwarded.
+//!
+//! **Long SMS.** Parts with the same number, sender and reference are one SMS: the first part
+//! creates the record (`assembling`), each further part is added in its place, and the joined
+//! text is forwarded once — when every part has arrived, or when `multipart_wait` is over with
+//! the parts that did. A part seen before is a duplicate. The record and its wait deadline are
+//! persisted, so parts that straddle a restart still make one SMS with one delivery.
+
+use actix::prelude::*;
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::clock::later;
+use crate::domain::{ActivationRecord, Multipart, SmsId, SmsPart, SmsRecord, SmsState};
+use crate::engine::{bank_presence, PartOf, SmsReceipt};
+use crate::number::{ready, NumberActor, NumberError, Reply};
+use crate::store::{Change, StoreError};
+
+/// Accept an SMS the SIM received: de-duplicate, match it to its activation, store it, queue
+/// it for delivery (or, for a part of a long SMS, wait for the rest).
+#[derive(Message, Clone)]
+#[rtype(result = "Result<SmsReceipt, NumberError>")]
+pub(crate) struct ReceiveSms {
+    pub(crate) from: String,
+    pub(crate) text: String,
+    pub(crate) received_at: Option<DateTime<Utc>>,
+    pub(crate) gateway_id: Option<String>,
+    pub(crate) part: Option<PartOf>,
+}
+
+/// Forward what arrived of a long SMS whose wait is over; answers whether it did.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<bool, NumberError>")]
+pub(crate) struct Seal {
+    pub(crate) id: SmsId,
+}
+
+fn delta(d: std::time::Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}
+
+/// What the gateway hears about an SMS it had posted before.
+fn duplicate(twin: &SmsRecord, part: bool) -> SmsReceipt {
+    SmsReceipt {
+        sms_id: twin.id,
+        activation_id: twin.activation_id,
+        duplicate: true,
+        complete: part.then_some(twin.state != SmsState::Assembling),
+    }
+}
+
+impl NumberActor {
+    /// The activation an SMS received at `at` belongs to (see the module documentation).
+    fn activation_at(&self, at: DateTime<Utc>) -> Option<ActivationRecord> {
+        let r = &self.state.record;
+        let ledger = &self.shared.ledger;
+        let mut ids = ledger.recent_of(r.number);
+        ids.extend(r.active.into_iter().chain(r.last_activation));
+        ids.sort_unstable_by_key(|id| std::cmp::Reverse(*id));
+        ids.dedup();
+        let newest_first: Vec<ActivationRecord> =
+            ids.into_iter().filter_map(|id| ledger.get(id)).collect();
+        let closed = |a: &ActivationRecord| a.expired_at.or(a.finished_at);
+        let open = newest_first
+            .iter()
+            .find(|a| a.created_at <= at && closed(a).is_none_or(|c| c >= at));
+        if let Some(open) = open {
+            return Some(open.clone());
+        }
+        let newest = newest_first.first()?;
+        let earliest = newest
+            .created_at
+            .checked_sub_signed(delta(self.shared.settings.clock_skew))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let after_previous = newest_first.get(1).and_then(closed).is_none_or(|c| at > c);
+        (earliest <= at && at < newest.created_at && after_previous).then(|| newest.clone())
+    }
+
+    /// Where a complete SMS goes: delivered to its activation's platform, held by our-side
+    /// filtering, or kept unmatched.
+    fn intake_state(
+        &self,
+        activation: Option<&ActivationRecord>,
+        from: &str,
+        text: &str,
+    ) -> SmsState {
+        let settings = &self.shared.settings;
+        let sim = &self.state.record;
+        match activation {
+            // v2: no ordered service; with filtering on, an SMS must belong to one of the
+            // services offered, or it is held (e.g. a bank's message).
+            None if settings.forward_unmatched && sim.online && !sim.blocked => {
+                match &settings.filter {
+                    Some(filter)
+                        if !settings
+                            .offered
+                            .iter()
+                            .any(|s| filter.belongs(s, from, text)) =>
+                    {
+                        SmsState::Held
+                    }
+                    _ => SmsState::Pending,
+                }
+            }
+            None => SmsState::Unmatched,
+            Some(a) if a.service.is_rent() => SmsState::Pending,
+            Some(a) => match &settings.filter {
+                Some(filter) if !filter.belongs(&a.service, from, text) => SmsState::Held,
+                _ => SmsState::Pending,
+            },
+        }
+    }
+
+    /// Ends a long SMS's wait: it is delivered (or held, or kept) like a whole SMS.
+    fn seal(&self, record: &mut SmsRecord, now: DateTime<Utc>) {
+        let activation = record.activation_id.and_then(|a| self.shared.ledger.get(a));
+        record.state = self.intake_state(activation.as_ref(), &record.from, &record.text);
+        record.next_attempt_at = (record.state == SmsState::Pending).then_some(now);
+    }
+
+    /// Writes an SMS record (with a fresh id when `id` is `None`; with the presence of the SIM's
+    /// bank when `renew`), then installs it: ledger, outbox, long-SMS deadline, bank presence.
+    /// Answers `then(record)`.
+    fn write_sms<T: 'static>(
+        &mut self,
+        id: Option<SmsId>,
+        build: impl FnOnce(SmsId) -> SmsRecord + 'static,
+        renew: bool,
+        then: impl FnOnce(&SmsRecord) -> T + 'static,
+    ) -> Reply<T> {
+        let shared = std::sync::Arc::clone(&self.shared);
+        let now = shared.clock.now();
+        // An SMS from one of a bank's SIMs says the bank is alive (configured SIMs have none).
+        let bank = (renew && !self.state.pinned).then(|| self.state.record.bank.clone());
+        let presence = bank.as_ref().map(|b| bank_presence(b, now));
+        let write = async move {
+            let id = match id {
+                Some(id) => id,
+                None => SmsId(shared.ids.next().await?.get()),
+            };
+            let record = build(id);
+            let mut changes = vec![Change::Sms(record.clone())];
+            changes.extend(presence);
+            shared.store.apply(changes).await?;
+            Ok::<_, StoreError>(record)
+        };
+        AtomicResponse::new(Box::pin(write.into_actor(self).map(
+            move |written, act, _ctx| {
+                let out = match written {
+                    Ok(record) => {
+                        if let Some(bank) = &bank {
+                            act.shared.banks.renew(bank, now, &act.shared.index);
+                        }
+                        match &record.multipart {
+                            Some(m) if record.state == SmsState::Assembling => {
+                                act.shared.seals.arm(m.wait_until, record.id)
+                            }
+                            Some(_) => act.shared.seals.disarm(&record.id),
+                            None => {}
+                        }
+                        tracing::debug!(sms_id = %record.id, number = %record.number, state = ?record.state, "SMS accepted");
+                        let out = then(&record);
+                        let due = record
+                            .next_attempt_at
+                            .filter(|_| record.state == SmsState::Pending)
+                            .map(|at| (at, record.id));
+                        act.shared.sms.put(record);
+                        if let Some((at, id)) = due {
+                            act.shared.outbox.schedule(at, id);
+                        }
+                        Ok(out)
+                    }
+                    Err(e) => Err(NumberError::Store(e)),
+                };
+                act.settle();
+                out
+            },
+        )))
+    }
+
+    fn receive_whole(
+        &mut self,
+        msg: ReceiveSms,
+        received_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Reply<SmsReceipt> {
+        let number = self.state.number();
+        let sms = &self.shared.sms;
+        if msg.gateway_id.is_none() {
+            let window = delta(self.shared.settings.dedup_window);
+            let twin = sms.recent_twin(number, &msg.from, &msg.text, received_at, window);
+            if let Some(twin) = twin.and_then(|id| sms.get(id)) {
+                tracing::debug!(sms_id = %twin.id, %number, "duplicate SMS from the gateway");
+                return self.answer(Ok(duplicate(&twin, false)));
+            }
+        }
+        let activation = self.activation_at(received_at);
+        let state = self.intake_state(activation.as_ref(), &msg.from, &msg.text);
+        let build = move |id| SmsRecord {
+            id,
+            number,
+            from: msg.from,
+            text: msg.text,
+            received_at,
+            accepted_at: now,
+            gateway_id: msg.gateway_id,
+            activation_id: activation.as_ref().map(|a| a.id),
+            service: activation.map(|a| a.service),
+            state,
+            attempts: 0,
+            last_error: None,
+            next_attempt_at: (state == SmsState::Pending).then_some(now),
+            delivered_at: None,
+            in_flight: false,
+            multipart: None,
+        };
+        self.write_sms(None, build, true, |record| receipt(record, None))
+    }
+
+    fn receive_part(
+        &mut self,
+        msg: ReceiveSms,
+        part: PartOf,
+        received_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Reply<SmsReceipt> {
+        let number = self.state.number();
+        let sms = &self.shared.sms;
+        let latest = sms
+            .by_parts(number, &msg.from, &part.reference)
+            .and_then(|id| sms.get(id));
+        let piece = SmsPart {
+            part: part.part,
+            text: msg.text,
+            gateway_id: msg.gateway_id,
+        };
+        if let Some(mut record) = latest {
+            let assembling = record.state == SmsState::Assembling;
+            // References are one byte on the air and come round again: a sealed SMS only
+            // claims its parts for the de-duplication window.
+            let recent = assembling
+                || now.signed_duration_since(record.accepted_at)
+                    <= delta(self.shared.settings.dedup_window);
+            let Some(mut multipart) = record.multipart.take() else {
+                return self.answer(Err(NumberError::Conflict("not a long SMS".into())));
+            };
+            if recent && multipart.has(part.part) {
+                record.multipart = Some(multipart);
+                tracing::debug!(sms_id = %record.id, %number, part = part.part, "duplicate part of a long SMS");
+                return self.answer(Ok(duplicate(&record, true)));
+            }
+            if assembling {
+                if multipart.parts != part.parts {
+                    return self.answer(Err(NumberError::Conflict(format!(
+                        "parts: {} differs from the {} parts announced by the earlier parts of ref {:?}",
+                        part.parts, multipart.parts, part.reference
+                    ))));
+                }
+                record.text = multipart.add(piece);
+                let complete = multipart.is_complete();
+                record.multipart = Some(multipart);
+                if complete {
+                    self.seal(&mut record, now);
+                }
+                let id = record.id;
+                return self.write_sms(
+                    Some(id),
+                    move |_| record,
+                    true,
+                    move |r| receipt(r, Some(complete)),
+                );
+            }
+        }
+        // The first part of a new long SMS.
+        let activation = self.activation_at(received_at);
+        let wait_until = later(now, self.shared.settings.multipart_wait);
+        let build = move |id| SmsRecord {
+            id,
+            number,
+            from: msg.from,
+            text: piece.text.clone(),
+            received_at,
+            accepted_at: now,
+            gateway_id: None,
+            activation_id: activation.as_ref().map(|a| a.id),
+            service: activation.map(|a| a.service),
+            state: SmsState::Assembling,
+            attempts: 0,
+            last_error: None,
+            next_attempt_at: None,
+            delivered_at: None,
+            in_flight: false,
+            multipart: Some(Multipart {
+                reference: part.reference,
+                parts: part.parts,
+                received: vec![piece],
+                wait_until,
+            }),
+        };
+        self.write_sms(None, build, true, |r| receipt(r, Some(false)))
+    }
+}
+
+fn receipt(record: &SmsRecord, complete: Option<bool>) -> SmsReceipt {
+    SmsReceipt {
+        sms_id: record.id,
+        activation_id: record.activation_id,
+        duplicate: false,
+        complete,
+    }
+}
+
+impl Handler<ReceiveSms> for NumberActor {
+    type Result = Reply<SmsReceipt>;
+
+    fn handle(&mut self, msg: ReceiveSms, _: &mut Context<Self>) -> Self::Result {
+        if self.retired {
+            return ready(Err(NumberError::Retired));
+        }
+        let number = self.state.number();
+        let now = self.shared.clock.now();
+        let received_at = msg.received_at.map_or(now, |at| at.min(now));
+        let sms = &self.shared.sms;
+        let twin = msg
+            .gateway_id
+            .as_deref()
+            .and_then(|gid| sms.by_gateway_id(number, gid))
+            .and_then(|id| sms.get(id));
+        if let Some(twin) = twin {
+            tracing::debug!(sms_id = %twin.id, %number, "duplicate SMS from the gateway");
+            return self.answer(Ok(duplicate(&twin, msg.part.is_some())));
+        }
+        match msg.part.clone() {
+            Some(part) if part.parts > 1 => self.receive_part(msg, part, received_at, now),
+            _ => self.receive_whole(msg, received_at, now),
+        }
+    }
+}
+
+impl Handler<Seal> for NumberActor {
+    type Result = Reply<bool>;
+
+    fn handle(&mut self, msg: Seal, _: &mut Context<Self>) -> Self::Result {
+        if self.retired {
+            return ready(Err(NumberError::Retired));
+        }
+        let record = self
+            .shared
+            .sms
+            .get(msg.id)
+            .filter(|r| r.state == SmsState::Assembling && r.number == self.state.number());
+        let Some(mut record) = record else {
+            return self.answer(Ok(false));
+        };
+        let now = self.shared.clock.now();
+        self.seal(&mut record, now);
+        let parts = record
+            .multipart
+            .as_ref()
+            .map(|m| (m.received.len(), m.parts));
+        tracing::info!(sms_id = %record.id, ?parts, "long SMS incomplete after the wait; forwarding the parts that arrived");
+        self.write_sms(Some(msg.id), move |_| record, false, |_| true)
+    }
+}
