@@ -119,13 +119,19 @@ pub fn new_clock() -> Arc<ManualClock> {
 
 /// An app on these settings and this clock.
 pub async fn spawn_app_on(settings: Settings, clock: Arc<ManualClock>) -> TestApp {
-    let app = Application::build_with_store(
-        settings.clone(),
-        Arc::new(MemoryStore::new()),
-        clock.clone(),
-    )
-    .await
-    .expect("failed to build the application");
+    spawn_app_on_store(settings, Arc::new(MemoryStore::new()), clock).await
+}
+
+/// An app on these settings, this store and this clock (a second app on the same store is a
+/// restart), ready once it answers.
+pub async fn spawn_app_on_store(
+    settings: Settings,
+    store: Arc<dyn simrelay_actors::store::Store>,
+    clock: Arc<ManualClock>,
+) -> TestApp {
+    let app = Application::build_with_store(settings.clone(), store, clock.clone())
+        .await
+        .expect("failed to build the application");
     let address = format!("http://127.0.0.1:{}", app.port());
     let engine = app.engine().clone();
     actix_rt::spawn(app.run_until_stopped());
@@ -414,6 +420,54 @@ impl TestApp {
     pub async fn delete_sim(&self, number: &str) -> (StatusCode, Value) {
         self.gateway(Method::DELETE, &format!("/gateway/sims/{number}"), None)
             .await
+    }
+
+    /// `PUT /gateway/banks/{bank}/sims` with these numbers (ports `<bank>.<i>`).
+    pub async fn put_bank(&self, bank: &str, numbers: &[u64]) -> (StatusCode, Value) {
+        let sims: Vec<Value> = numbers
+            .iter()
+            .enumerate()
+            .map(|(i, n)| json!({"number": n.to_string(), "port": format!("{bank}.{i}")}))
+            .collect();
+        self.gateway(
+            Method::PUT,
+            &format!("/gateway/banks/{bank}/sims"),
+            Some(json!({ "sims": sims })),
+        )
+        .await
+    }
+
+    /// `PUT /gateway/banks/{bank}/sims` that must succeed.
+    pub async fn bank_lists(&self, bank: &str, numbers: &[u64]) -> Value {
+        let (status, body) = self.put_bank(bank, numbers).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// `POST /gateway/banks/{bank}/heartbeat`.
+    pub async fn heartbeat(&self, bank: &str) -> (StatusCode, Value) {
+        self.gateway(
+            Method::POST,
+            &format!("/gateway/banks/{bank}/heartbeat"),
+            None,
+        )
+        .await
+    }
+
+    /// Every bank as `GET /admin/banks` lists it, by name.
+    pub async fn admin_banks(&self) -> std::collections::BTreeMap<String, Value> {
+        self.admin_json("/admin/banks").await["banks"]
+            .as_array()
+            .expect("banks")
+            .iter()
+            .map(|b| (b["name"].as_str().expect("name").to_owned(), b.clone()))
+            .collect()
+    }
+
+    /// Moves the clock and silences the banks whose TTL ran out.
+    pub async fn advance_banks(&self, secs: i64) {
+        self.advance(secs);
+        self.engine.silence_due_banks().await;
     }
 
     /// `POST /gateway/sms`.

@@ -5,10 +5,13 @@
 mod helpers;
 mod platform;
 
+mod banks;
 mod filtering;
 mod intake;
 mod metrics;
+mod multipart;
 mod restart;
 mod retries;
 mod sims;
+mod sms_time;
 mod wire;

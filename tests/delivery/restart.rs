@@ -39,13 +39,13 @@ where
 }
 
 /// A private redis-server with `appendonly yes` and `appendfsync always`.
-struct Redis {
+pub(crate) struct Redis {
     port: u16,
     child: Option<Child>,
 }
 
 impl Redis {
-    fn start(dir: &Path) -> Redis {
+    pub(crate) fn start(dir: &Path) -> Redis {
         let port = free_port();
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
@@ -83,7 +83,7 @@ impl Redis {
         redis
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 }
@@ -224,6 +224,20 @@ impl Simrelay {
         )
     }
 
+    /// Posts a JSON body to the gateway: (status, answer).
+    async fn gateway(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(GATEWAY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
     async fn sms(&self) -> Vec<Value> {
         let body: Value = self
             .http
@@ -358,4 +372,53 @@ async fn delivery_continues_after_a_sigkill_mid_retry_and_confirms_each_sms_once
         started.elapsed(),
         server.log()
     );
+}
+
+#[actix_rt::test]
+async fn parts_of_a_long_sms_across_a_sigkill_make_one_sms_with_one_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(dir.path());
+    let platform = Platform::start(None).await;
+    platform.always(Reply::Success);
+    let mut server = Simrelay::start(dir.path(), &redis.url(), &platform.url(), 1);
+    server.wait_ready().await;
+    let (number, activation) = server.get_number().await;
+    let part = |i: u64, text: &str| {
+        json!({"number": number.to_string(), "from": "VK", "text": text,
+               "ref": 201, "part": i, "parts": 2})
+    };
+    let (status, first) = server.gateway("/gateway/sms", part(2, "is 7345")).await;
+    assert_eq!(status, 202, "{first}");
+    assert_eq!(first["complete"], false);
+
+    server.kill();
+    server.restart();
+    server.wait_ready().await;
+    // The gateway repeats the part it is not sure about, then sends the other.
+    let (_, again) = server.gateway("/gateway/sms", part(2, "is 7345")).await;
+    assert_eq!(again["duplicate"], true, "{again}");
+    assert_eq!(again["sms_id"], first["sms_id"]);
+    let (status, done) = server
+        .gateway("/gateway/sms", part(1, "Your VK code "))
+        .await;
+    assert_eq!(status, 202, "{done}");
+    assert_eq!(done["complete"], true, "{done}");
+    assert_eq!(done["sms_id"], first["sms_id"]);
+    assert_eq!(done["activation_id"], activation);
+    eventually(
+        Duration::from_secs(10),
+        "the long SMS delivered",
+        || async {
+            server
+                .sms()
+                .await
+                .first()
+                .is_some_and(|s| s["state"] == "delivered")
+        },
+    )
+    .await;
+    let requests = platform.requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(requests[0].text(), "Your VK code is 7345");
+    assert_eq!(server.sms().await.len(), 1);
 }

@@ -3,6 +3,7 @@
 //! addNumber / removeNumber edit it), and it is compared with what `/admin/sims` says is online
 //! and with what the test expects.
 
+use reqwest::Method;
 use serde_json::json;
 use simrelay::config::V2ListMode;
 
@@ -119,4 +120,68 @@ async fn with_no_sim_in_a_port_the_list_is_empty_full_mode() {
 #[actix_rt::test]
 async fn with_no_sim_in_a_port_the_list_is_empty_incremental_mode() {
     an_empty_port_set_lists_nothing(V2ListMode::Incremental).await;
+}
+
+/// `PUT /gateway/banks/{bank}/sims` that must succeed.
+async fn bank_lists(app: &V2App, bank: &str, numbers: &[u64]) {
+    let sims: Vec<_> = numbers
+        .iter()
+        .map(|n| json!({"number": n.to_string()}))
+        .collect();
+    let (status, body) = app
+        .gateway(
+            Method::PUT,
+            &format!("/gateway/banks/{bank}/sims"),
+            Some(json!({ "sims": sims })),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+}
+
+/// What the platform holds once the list task acted (past the debounce).
+async fn held_after_sync(app: &V2App, fake: &FakeV2) -> Vec<String> {
+    app.tick().await;
+    app.advance_and_tick(DEBOUNCE_SECS).await;
+    fake.held()
+}
+
+async fn a_silent_banks_sims_leave_the_list(mode: V2ListMode) {
+    let (app, fake) = spawn(|s| s.onlinesim.v2_list_mode = mode).await;
+    app.tick().await;
+    bank_lists(&app, "bank1", &[G1, G2]).await;
+    bank_lists(&app, "bank2", &[G3]).await;
+    let all: Vec<String> = [C1, G1, G2, G3].iter().map(|n| plus(*n)).collect();
+    assert_eq!(held_after_sync(&app, &fake).await, all);
+    // bank2 keeps reporting, bank1 falls silent 180 s after its list.
+    app.advance(100);
+    let (status, _) = app
+        .gateway(Method::POST, "/gateway/banks/bank2/heartbeat", None)
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    app.advance(180 - 100 - DEBOUNCE_SECS);
+    assert_eq!(app.engine.silence_due_banks().await, 1);
+    assert_eq!(
+        held_after_sync(&app, &fake).await,
+        vec![plus(C1), plus(G3)],
+        "bank1's SIMs leave the list; the configured C1 stays"
+    );
+    let (status, _) = app
+        .gateway(Method::POST, "/gateway/banks/bank1/heartbeat", None)
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert_eq!(
+        held_after_sync(&app, &fake).await,
+        all,
+        "bank1 reports again"
+    );
+}
+
+#[actix_rt::test]
+async fn a_silent_banks_sims_leave_the_list_full_mode() {
+    a_silent_banks_sims_leave_the_list(V2ListMode::Full).await;
+}
+
+#[actix_rt::test]
+async fn a_silent_banks_sims_leave_the_list_incremental_mode() {
+    a_silent_banks_sims_leave_the_list(V2ListMode::Incremental).await;
 }

@@ -348,3 +348,22 @@ async fn an_sms_that_beats_the_list_is_delivered_after_the_resync() {
     to_next_attempt(&app, &fake, id).await;
     assert_eq!(app.admin_sms(id).await["state"], "delivered");
 }
+
+#[actix_rt::test]
+async fn a_long_sms_in_parts_goes_out_once_with_the_joined_text() {
+    let (app, fake) = spawn(|_| {}).await;
+    app.tick().await;
+    let part = |i: u64, text: &str| {
+        json!({"number": C1.to_string(), "from": "Telegram", "text": text,
+               "ref": "77", "part": i, "parts": 2})
+    };
+    let id = app.sms_body(part(2, "is 55012")).await;
+    app.settle().await;
+    assert_eq!(fake.count(AddMessage), 0, "nothing while a part is missing");
+    assert_eq!(app.sms_body(part(1, "Telegram code ")).await, id);
+    let stored = settled(&app, id).await;
+    assert_eq!(stored["state"], "delivered", "{stored}");
+    let sent = fake.requests_to(AddMessage);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].json["message"], "Telegram code is 55012");
+}
