@@ -235,6 +235,16 @@ async fn with_bank_ttl_off_a_bank_never_falls_silent() {
     assert_eq!(app.admin_banks().await["bank1"]["live"], true);
 }
 
+/// A request that must be refused: method, path, body, status, code, what the message names.
+type BadRequest = (
+    Method,
+    String,
+    Option<Value>,
+    u16,
+    &'static str,
+    &'static str,
+);
+
 #[actix_rt::test]
 async fn bad_bank_input_is_refused_and_changes_nothing() {
     let app = kz_only_app().await;
@@ -242,7 +252,7 @@ async fn bad_bank_input_is_refused_and_changes_nothing() {
     let sims_before = app.admin_sims().await;
     let banks_before = app.admin_banks().await;
     let long = "b".repeat(65);
-    let cases: Vec<(Method, String, Option<Value>, u16, &str, &str)> = vec![
+    let cases: Vec<BadRequest> = vec![
         (
             Method::PUT,
             "/gateway/banks/bank%20one/sims".into(),
