@@ -639,36 +639,23 @@ impl Engine {
             match self.shared.directory.peek(spec.number, |state| {
                 state.described(&spec, true, now) == *state
             }) {
-                None => fresh.push(self.fresh_state(&spec, true)),
+                None => fresh.push(spec),
                 Some(Some(true)) => {}
                 Some(_) => changed.push(spec),
             }
         }
-        let inserts: Vec<Result<Vec<Msisdn>, EngineError>> = futures::stream::iter(
+        let inserts: Vec<Result<Vec<SimSpec>, EngineError>> = futures::stream::iter(
             fresh
                 .chunks(FRESH_BATCH)
-                .map(|chunk| self.insert_batch(chunk.to_vec())),
+                .map(|chunk| self.insert_batch(chunk)),
         )
         .buffer_unordered(4)
         .collect()
         .await;
         // Numbers that became known while their batch was written are described by their actor.
-        let mut raced = std::collections::HashSet::new();
-        for outcome in inserts {
-            raced.extend(outcome?);
+        for raced in inserts {
+            changed.extend(raced?);
         }
-        changed.extend(fresh.into_iter().filter_map(|state| {
-            raced.contains(&state.number()).then(|| SimSpec {
-                number: state.record.number,
-                country: state.record.country,
-                operator: state.record.operator,
-                port: state.record.port,
-                pinned: false,
-                mcc_mnc: state.record.mcc_mnc,
-                rent: Some(state.record.rent),
-                bank: Some(bank.clone()),
-            })
-        }));
         let ups: Vec<Result<(), EngineError>> = futures::stream::iter(changed)
             .map(|spec| self.upsert_sim(spec, true))
             .buffer_unordered(64)
@@ -694,8 +681,10 @@ impl Engine {
         })
     }
 
-    /// Writes new SIMs in one batch, then lists them; answers those that became known meanwhile.
-    async fn insert_batch(&self, states: Vec<NumberState>) -> Result<Vec<Msisdn>, EngineError> {
+    /// Writes new SIMs (online) in one batch, then lists them; answers the specs of those that
+    /// became known meanwhile.
+    async fn insert_batch(&self, specs: &[SimSpec]) -> Result<Vec<SimSpec>, EngineError> {
+        let states: Vec<NumberState> = specs.iter().map(|s| self.fresh_state(s, true)).collect();
         let changes = states
             .iter()
             .map(|s| Change::Sim(s.record.clone()))
@@ -704,13 +693,12 @@ impl Engine {
         let max_cancels = self.shared.settings.max_cancels;
         let mut raced = Vec::new();
         let mut listed = Vec::with_capacity(states.len());
-        for state in states {
-            let number = state.number();
+        for (spec, state) in specs.iter().zip(states) {
             let facts = state.facts(max_cancels);
             if self.shared.directory.insert(state) {
-                listed.push((number, facts));
+                listed.push((spec.number, facts));
             } else {
-                raced.push(number);
+                raced.push(spec.clone());
             }
         }
         let mut index = self.shared.index.lock();

@@ -72,7 +72,15 @@ pub(crate) async fn recover(
     }
 
     let mut states: HashMap<Msisdn, NumberState> = HashMap::with_capacity(snapshot.sims.len());
+    // Each record was read with its own copy of its bank's name: share one per bank.
+    let mut bank_names: std::collections::HashSet<BankName> = std::collections::HashSet::new();
     for mut record in snapshot.sims {
+        match bank_names.get(&record.bank) {
+            Some(shared_name) => record.bank = shared_name.clone(),
+            None => {
+                bank_names.insert(record.bank.clone());
+            }
+        }
         let active = busy.get(&record.number).copied();
         if record.active != active {
             record.active = active;

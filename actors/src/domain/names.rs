@@ -98,10 +98,14 @@ name_type!(
     "bank"
 );
 
+/// One allocation of `default` shared by every SIM in that bank (a million SIMs, one string).
+static DEFAULT_BANK: std::sync::LazyLock<BankName> =
+    std::sync::LazyLock::new(|| BankName(Arc::from("default")));
+
 impl BankName {
     /// The bank of SIMs reported without one (the unscoped gateway requests, configured SIMs).
     pub fn default_bank() -> BankName {
-        BankName(Arc::from("default"))
+        DEFAULT_BANK.clone()
     }
 }
 
