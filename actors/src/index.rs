@@ -348,6 +348,11 @@ impl AvailabilityIndex {
         self.ports.get(port).copied()
     }
 
+    /// The country of a known number.
+    pub(crate) fn country_of(&self, number: Msisdn) -> Option<CountryName> {
+        self.listings.get(&number).map(|l| l.facts.country.clone())
+    }
+
     /// Whether a number is in a port now.
     pub(crate) fn is_online(&self, number: Msisdn) -> bool {
         self.listings.get(&number).is_some_and(|l| l.facts.online)

@@ -10,7 +10,7 @@ use serde_json::json;
 use simrelay_actors::domain::{BankName, CountryName, Msisdn, OperatorName};
 use simrelay_actors::SimSpec;
 
-use super::{answer, authorised_body, bounded};
+use super::{answer, authorised_body, authorised_bytes, bounded, typed};
 use crate::auth::require_bearer;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -45,17 +45,22 @@ pub(super) struct SimList {
 }
 
 /// Turns a SIM object into a spec: number checked, operator named (directly or by MCC-MNC),
-/// country given or derived from the number. `at` prefixes field names in errors.
-fn spec(sim: SimObject, at: &str, state: &AppState) -> Result<SimSpec, ApiError> {
-    let field = |name: &str| format!("{at}{name}");
+/// country given or derived from the number. `index` is the SIM's place in a list, for the
+/// field names of errors. `known` is the country of a SIM simrelay already has: its number was
+/// checked when it came, so neither check nor derivation (the numbering plan's parser, the
+/// costly part of a large list) runs again.
+fn spec(
+    sim: SimObject,
+    index: Option<usize>,
+    known: Option<CountryName>,
+    state: &AppState,
+) -> Result<SimSpec, ApiError> {
+    let field = |name: &str| match index {
+        Some(i) => format!("sims[{i}].{name}"),
+        None => name.to_owned(),
+    };
     let number =
         Msisdn::parse(&sim.number).map_err(|e| ApiError::bad_field(&field("number"), e))?;
-    if !state.countries.plausible(number) {
-        return Err(ApiError::bad_field(
-            &field("number"),
-            format!("{number} has no known country calling code"),
-        ));
-    }
     if let Some(port) = &sim.port {
         bounded(&field("port"), port, MAX_PORT)?;
     }
@@ -74,11 +79,20 @@ fn spec(sim: SimObject, at: &str, state: &AppState) -> Result<SimSpec, ApiError>
         (None, Some(code)) => state.operators.name(code),
         (None, None) => None,
     };
-    let country = match &sim.country {
-        Some(name) => {
-            CountryName::parse(name).map_err(|e| ApiError::bad_field(&field("country"), e))?
+    let country = match (&sim.country, known) {
+        (Some(name), known) => {
+            let country =
+                CountryName::parse(name).map_err(|e| ApiError::bad_field(&field("country"), e))?;
+            if known.is_none() && !state.countries.plausible(number) {
+                return Err(ApiError::bad_field(
+                    &field("number"),
+                    format!("{number} has no known country calling code"),
+                ));
+            }
+            country
         }
-        None => state
+        (None, Some(known)) => known,
+        (None, None) => state
             .countries
             .country_of(number)
             .map_err(|e| ApiError::bad_field(&field("number"), format!("{e:#}")))?,
@@ -132,27 +146,44 @@ pub(super) async fn replace(
 async fn replace_bank(
     req: &HttpRequest,
     payload: web::Payload,
-    state: &AppState,
+    state: &web::Data<AppState>,
     bank: BankName,
 ) -> Result<simrelay_actors::BankReplaced, ApiError> {
-    let list: SimList = authorised_body(req, payload, state, &["sims"]).await?;
+    let bytes = authorised_bytes(req, payload, state).await?;
+    // A large list takes a while to parse and check: off the HTTP worker, which serves other
+    // requests meanwhile.
+    let checking = state.clone();
+    let specs = web::block(move || validated_list(&bytes, &checking))
+        .await
+        .map_err(|e| ApiError::unavailable("OVERLOADED", e.to_string()))??;
+    Ok(state.engine.replace_bank(&bank, specs).await?)
+}
+
+/// A bank's SIM list, every SIM checked before anything changes.
+fn validated_list(bytes: &[u8], state: &AppState) -> Result<Vec<SimSpec>, ApiError> {
+    let list: SimList = typed(bytes, &["sims"])?;
     if list.sims.len() > MAX_SIMS {
         return Err(ApiError::bad_field(
             "sims",
             format!("more than {MAX_SIMS} SIMs"),
         ));
     }
-    // Validate everything before changing anything.
+    let numbers: Vec<Option<Msisdn>> = list
+        .sims
+        .iter()
+        .map(|s| Msisdn::parse(&s.number).ok())
+        .collect();
+    let known = state.engine.known_countries(&numbers);
     let mut specs = Vec::with_capacity(list.sims.len());
     let mut seen = std::collections::HashSet::with_capacity(list.sims.len());
-    for (i, sim) in list.sims.into_iter().enumerate() {
+    for (i, (sim, known)) in list.sims.into_iter().zip(known).enumerate() {
         if sim.bank.is_some() {
             return Err(ApiError::bad_field(
                 &format!("sims[{i}].bank"),
                 "a list belongs to the bank it is sent for; bank is not a SIM field here",
             ));
         }
-        let spec = spec(sim, &format!("sims[{i}]."), state)?;
+        let spec = spec(sim, Some(i), known, state)?;
         if !seen.insert(spec.number) {
             return Err(ApiError::bad_field(
                 &format!("sims[{i}].number"),
@@ -161,7 +192,7 @@ async fn replace_bank(
         }
         specs.push(spec);
     }
-    Ok(state.engine.replace_bank(&bank, specs).await?)
+    Ok(specs)
 }
 
 /// `POST /gateway/banks/{bank}/heartbeat`: the bank is alive; answers its SIMs online.
@@ -190,7 +221,10 @@ pub(super) async fn upsert(
         Some(raw) => bank_name("bank", &raw)?,
         None => BankName::default_bank(),
     };
-    let mut spec = spec(sim, "", &state)?;
+    let known = Msisdn::parse(&sim.number)
+        .ok()
+        .and_then(|n| state.engine.known_countries(&[Some(n)]).pop().flatten());
+    let mut spec = spec(sim, None, known, &state)?;
     spec.bank = Some(bank.clone());
     let number = spec.number;
     state.engine.renew_bank(&bank).await?;
