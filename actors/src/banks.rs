@@ -51,6 +51,8 @@ pub(crate) struct Banks {
     entries: Mutex<HashMap<BankName, Entry>>,
     ttl: Option<Duration>,
     pub(crate) deadlines: Deadlines<BankName>,
+    /// One SIM list of a bank applied at a time.
+    lists: Mutex<HashMap<BankName, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// A bank as the admin API shows it.
@@ -74,7 +76,13 @@ impl Banks {
             entries: Mutex::new(HashMap::new()),
             ttl,
             deadlines: Deadlines::default(),
+            lists: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The lock that serialises a bank's SIM lists (banks are bounded, so are these).
+    pub(crate) fn list_lock(&self, bank: &BankName) -> Arc<tokio::sync::Mutex<()>> {
+        Arc::clone(self.lists.lock().entry(bank.clone()).or_default())
     }
 
     /// Whether a bank's SIMs may be sold (unknown banks are live).
@@ -82,10 +90,24 @@ impl Banks {
         self.entries.lock().get(bank).is_none_or(|e| !e.silent)
     }
 
-    /// Whether another bank may still be added.
-    pub(crate) fn has_room_for(&self, bank: &BankName) -> bool {
-        let entries = self.entries.lock();
-        entries.contains_key(bank) || entries.len() < MAX_BANKS
+    /// Makes sure the bank is known, if there is room for it; answers whether it is. Checked
+    /// and added under one lock, so concurrent new banks never exceed [`MAX_BANKS`].
+    pub(crate) fn claim(&self, bank: &BankName) -> bool {
+        let mut entries = self.entries.lock();
+        if entries.contains_key(bank) {
+            return true;
+        }
+        if entries.len() >= MAX_BANKS {
+            return false;
+        }
+        entries.insert(
+            bank.clone(),
+            Entry {
+                last_seen: None,
+                silent: false,
+            },
+        );
+        true
     }
 
     /// The bank reported at `now`: live again (its SIMs back on sale) until `now + ttl`.

@@ -17,6 +17,17 @@ pub fn later(at: DateTime<Utc>, by: std::time::Duration) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
+/// `at` minus `by`, saturating at the beginning of time.
+pub fn earlier(at: DateTime<Utc>, by: std::time::Duration) -> DateTime<Utc> {
+    at.checked_sub_signed(span(by))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// A duration as a signed span, saturating (a config duration of centuries is "forever").
+pub fn span(d: std::time::Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}
+
 /// A source of the current time.
 pub trait Clock: Send + Sync + 'static {
     /// Now.

@@ -17,6 +17,11 @@ use tokio::sync::Notify;
 
 use crate::engine::Shared;
 
+/// How many deadlines are worked on at once when many pass together (e.g. after downtime).
+pub(crate) const CONCURRENT: usize = 64;
+/// When firing a deadline fails (the store is down), it is tried again this much later.
+pub(crate) const RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
 struct Inner<K> {
     queue: BTreeSet<(DateTime<Utc>, K)>,
     armed: HashMap<K, DateTime<Utc>>,
@@ -79,6 +84,11 @@ impl<K: Clone + Ord + Hash> Deadlines<K> {
     /// The earliest deadline.
     pub(crate) fn next(&self) -> Option<DateTime<Utc>> {
         self.inner.lock().queue.first().map(|(at, _)| *at)
+    }
+
+    /// How many deadlines are armed.
+    pub(crate) fn len(&self) -> usize {
+        self.inner.lock().armed.len()
     }
 
     /// Wakes the task (after recovery armed deadlines).

@@ -397,7 +397,11 @@ impl Engine {
             ready: AtomicBool::new(false),
             recovering: tokio::sync::Mutex::new(()),
         });
-        actix::spawn(expiry::run(Arc::downgrade(&shared)));
+        actix::spawn(deadlines::run(
+            Arc::downgrade(&shared),
+            |s| &s.expiry,
+            expiry::release_due,
+        ));
         actix::spawn(prune_loop(Arc::downgrade(&shared)));
         actix::spawn(outbox::run(Arc::downgrade(&shared)));
         actix::spawn(deadlines::run(
@@ -534,22 +538,39 @@ impl Engine {
     /// stays online). A SIM named with a bank moves to that bank.
     pub async fn upsert_sim(&self, spec: SimSpec, online: bool) -> Result<(), EngineError> {
         self.ensure_ready()?;
-        let number = spec.number;
-        if !self.shared.directory.contains(number) {
+        if !self.shared.directory.contains(spec.number) {
             let fresh = self.fresh_state(&spec, online);
-            // Durable before it is listed; a concurrent insert of the same number just loses.
+            // Durable before it is listed.
             self.shared
                 .store
                 .apply(vec![Change::Sim(fresh.record.clone())])
                 .await?;
-            if self.insert_fresh(fresh) {
+            if self.list_fresh(vec![fresh]).is_empty() {
                 return Ok(());
             }
+            // Known meanwhile: the write above may have overwritten its record.
+            return self.describe(spec, online, true).await;
         }
+        self.describe(spec, online, false).await
+    }
+
+    /// Has the number's actor apply a description; `rewrite` makes it write its record even
+    /// when nothing changes (a stale write of the number's record may have reached the store).
+    async fn describe(
+        &self,
+        spec: SimSpec,
+        online: bool,
+        rewrite: bool,
+    ) -> Result<(), EngineError> {
+        let number = spec.number;
         call(
             &self.shared,
             number,
-            Update(SimChange::Describe { spec, online }),
+            Update(SimChange::Describe {
+                spec,
+                online,
+                rewrite,
+            }),
         )
         .await
     }
@@ -578,23 +599,33 @@ impl Engine {
         }
     }
 
-    /// Lists a durable new SIM; false if the number became known meanwhile.
-    fn insert_fresh(&self, fresh: NumberState) -> bool {
-        let number = fresh.number();
-        let facts = fresh.facts(self.shared.settings.max_cancels);
-        if self.shared.directory.insert(fresh) {
-            self.shared.index.lock().update(number, facts);
-            true
-        } else {
-            false
+    /// Lists new SIMs whose records are durable; answers those that became known meanwhile
+    /// (they are left to their actors).
+    fn list_fresh(&self, states: Vec<NumberState>) -> Vec<Msisdn> {
+        let max_cancels = self.shared.settings.max_cancels;
+        let mut raced = Vec::new();
+        let mut listed = Vec::with_capacity(states.len());
+        for state in states {
+            let number = state.number();
+            let facts = state.facts(max_cancels);
+            if self.shared.directory.insert(state) {
+                listed.push((number, facts));
+            } else {
+                raced.push(number);
+            }
         }
+        let mut index = self.shared.index.lock();
+        for (number, facts) in listed {
+            index.update(number, facts);
+        }
+        raced
     }
 
     /// A SIM bank named itself: it is live (its SIMs on sale) for `bank_ttl` from now. Durable
     /// before this returns.
     pub async fn renew_bank(&self, bank: &BankName) -> Result<(), EngineError> {
         self.ensure_ready()?;
-        if !self.shared.banks.has_room_for(bank) {
+        if !self.shared.banks.claim(bank) {
             return Err(EngineError::TooManyBanks);
         }
         let now = self.shared.clock.now();
@@ -617,6 +648,10 @@ impl Engine {
     ) -> Result<BankReplaced, EngineError> {
         use futures::StreamExt;
         self.renew_bank(bank).await?;
+        // One list of a bank at a time: two at once (a client retrying a slow PUT) would each
+        // take the other's SIMs for still online.
+        let list_lock = self.shared.banks.list_lock(bank);
+        let _one_list_at_a_time = list_lock.lock().await;
         for spec in &mut specs {
             spec.bank = Some(bank.clone());
         }
@@ -654,12 +689,18 @@ impl Engine {
         .buffer_unordered(4)
         .collect()
         .await;
-        // Numbers that became known while their batch was written are described by their actor.
-        for raced in inserts {
-            changed.extend(raced?);
+        // Numbers that became known while their batch was written are described by their
+        // actor, which writes its record again over the batch's.
+        let mut raced = Vec::new();
+        for outcome in inserts {
+            raced.extend(outcome?);
         }
+        let changed = changed
+            .into_iter()
+            .map(|spec| (spec, false))
+            .chain(raced.into_iter().map(|spec| (spec, true)));
         let ups: Vec<Result<(), EngineError>> = futures::stream::iter(changed)
-            .map(|spec| self.upsert_sim(spec, true))
+            .map(|(spec, rewrite)| self.describe(spec, true, rewrite))
             .buffer_unordered(64)
             .collect()
             .await;
@@ -702,22 +743,13 @@ impl Engine {
             .map(|s| Change::Sim(s.record.clone()))
             .collect();
         self.shared.store.apply(changes).await?;
-        let max_cancels = self.shared.settings.max_cancels;
-        let mut raced = Vec::new();
-        let mut listed = Vec::with_capacity(states.len());
-        for (spec, state) in specs.iter().zip(states) {
-            let facts = state.facts(max_cancels);
-            if self.shared.directory.insert(state) {
-                listed.push((spec.number, facts));
-            } else {
-                raced.push(spec.clone());
-            }
-        }
-        let mut index = self.shared.index.lock();
-        for (number, facts) in listed {
-            index.update(number, facts);
-        }
-        Ok(raced)
+        let raced: std::collections::HashSet<Msisdn> =
+            self.list_fresh(states).into_iter().collect();
+        Ok(specs
+            .iter()
+            .filter(|s| raced.contains(&s.number))
+            .cloned()
+            .collect())
     }
 
     /// Every bank: its SIMs, how many are online, when it last reported, whether it is live.
@@ -957,9 +989,7 @@ impl Engine {
 }
 
 fn prune(shared: &Shared) -> usize {
-    let horizon = shared.clock.now()
-        - chrono::TimeDelta::from_std(shared.settings.keep_closed)
-            .unwrap_or(chrono::TimeDelta::MAX / 2);
+    let horizon = crate::clock::earlier(shared.clock.now(), shared.settings.keep_closed);
     let dropped = shared.ledger.prune(horizon) + shared.sms.prune(horizon);
     if dropped > 0 {
         tracing::debug!(dropped, "closed records dropped from memory");

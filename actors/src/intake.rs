@@ -19,9 +19,9 @@
 //! persisted, so parts that straddle a restart still make one SMS with one delivery.
 
 use actix::prelude::*;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 
-use crate::clock::later;
+use crate::clock::{earlier, later, span};
 use crate::domain::{ActivationRecord, Multipart, SmsId, SmsPart, SmsRecord, SmsState};
 use crate::engine::{bank_presence, PartOf, SmsReceipt};
 use crate::number::{ready, NumberActor, NumberError, Reply};
@@ -44,10 +44,6 @@ pub(crate) struct ReceiveSms {
 #[rtype(result = "Result<bool, NumberError>")]
 pub(crate) struct Seal {
     pub(crate) id: SmsId,
-}
-
-fn delta(d: std::time::Duration) -> TimeDelta {
-    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
 }
 
 /// What the gateway hears about an SMS it had posted before.
@@ -79,10 +75,7 @@ impl NumberActor {
             return Some(open.clone());
         }
         let newest = newest_first.first()?;
-        let earliest = newest
-            .created_at
-            .checked_sub_signed(delta(self.shared.settings.clock_skew))
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let earliest = earlier(newest.created_at, self.shared.settings.clock_skew);
         let after_previous = newest_first.get(1).and_then(closed).is_none_or(|c| at > c);
         (earliest <= at && at < newest.created_at && after_previous).then(|| newest.clone())
     }
@@ -129,13 +122,14 @@ impl NumberActor {
         record.next_attempt_at = (record.state == SmsState::Pending).then_some(now);
     }
 
-    /// Writes an SMS record (with a fresh id when `id` is `None`; with the presence of the SIM's
-    /// bank when `renew`), then installs it: ledger, outbox, long-SMS deadline, bank presence.
-    /// Answers `then(record)`.
+    /// Writes an SMS record (with a fresh id when `id` is `None`; with `also`, another SMS
+    /// record, in the same batch; with the presence of the SIM's bank when `renew`), then
+    /// installs them: ledger, outbox, long-SMS deadline, bank presence. Answers `then(record)`.
     fn write_sms<T: 'static>(
         &mut self,
         id: Option<SmsId>,
         build: impl FnOnce(SmsId) -> SmsRecord + 'static,
+        also: Option<SmsRecord>,
         renew: bool,
         then: impl FnOnce(&SmsRecord) -> T + 'static,
     ) -> Reply<T> {
@@ -151,33 +145,21 @@ impl NumberActor {
             };
             let record = build(id);
             let mut changes = vec![Change::Sms(record.clone())];
+            changes.extend(also.iter().map(|r| Change::Sms(r.clone())));
             changes.extend(presence);
             shared.store.apply(changes).await?;
-            Ok::<_, StoreError>(record)
+            Ok::<_, StoreError>((record, also))
         };
         AtomicResponse::new(Box::pin(write.into_actor(self).map(
             move |written, act, _ctx| {
                 let out = match written {
-                    Ok(record) => {
+                    Ok((record, also)) => {
                         if let Some(bank) = &bank {
                             act.shared.banks.renew(bank, now, &act.shared.index);
                         }
-                        match &record.multipart {
-                            Some(m) if record.state == SmsState::Assembling => {
-                                act.shared.seals.arm(m.wait_until, record.id)
-                            }
-                            Some(_) => act.shared.seals.disarm(&record.id),
-                            None => {}
-                        }
-                        tracing::debug!(sms_id = %record.id, number = %record.number, state = ?record.state, "SMS accepted");
                         let out = then(&record);
-                        let due = record
-                            .next_attempt_at
-                            .filter(|_| record.state == SmsState::Pending)
-                            .map(|at| (at, record.id));
-                        act.shared.sms.put(record);
-                        if let Some((at, id)) = due {
-                            act.shared.outbox.schedule(at, id);
+                        for record in also.into_iter().chain([record]) {
+                            act.install_sms(record);
                         }
                         Ok(out)
                     }
@@ -189,6 +171,26 @@ impl NumberActor {
         )))
     }
 
+    /// Puts a durable SMS record in the ledger, and in the outbox or the long-SMS deadlines.
+    fn install_sms(&self, record: SmsRecord) {
+        match &record.multipart {
+            Some(m) if record.state == SmsState::Assembling => {
+                self.shared.seals.arm(m.wait_until, record.id)
+            }
+            Some(_) => self.shared.seals.disarm(&record.id),
+            None => {}
+        }
+        tracing::debug!(sms_id = %record.id, number = %record.number, state = ?record.state, "SMS stored");
+        let due = record
+            .next_attempt_at
+            .filter(|_| record.state == SmsState::Pending)
+            .map(|at| (at, record.id));
+        self.shared.sms.put(record);
+        if let Some((at, id)) = due {
+            self.shared.outbox.schedule(at, id);
+        }
+    }
+
     fn receive_whole(
         &mut self,
         msg: ReceiveSms,
@@ -198,7 +200,7 @@ impl NumberActor {
         let number = self.state.number();
         let sms = &self.shared.sms;
         if msg.gateway_id.is_none() {
-            let window = delta(self.shared.settings.dedup_window);
+            let window = span(self.shared.settings.dedup_window);
             let twin = sms.recent_twin(number, &msg.from, &msg.text, received_at, window);
             if let Some(twin) = twin.and_then(|id| sms.get(id)) {
                 tracing::debug!(sms_id = %twin.id, %number, "duplicate SMS from the gateway");
@@ -225,7 +227,7 @@ impl NumberActor {
             in_flight: false,
             multipart: None,
         };
-        self.write_sms(None, build, true, |record| receipt(record, None))
+        self.write_sms(None, build, None, true, |record| receipt(record, None))
     }
 
     fn receive_part(
@@ -236,59 +238,127 @@ impl NumberActor {
         now: DateTime<Utc>,
     ) -> Reply<SmsReceipt> {
         let number = self.state.number();
-        let sms = &self.shared.sms;
-        let latest = sms
+        let window = span(self.shared.settings.dedup_window);
+        // References are one byte on the air and come round again: a long SMS claims its
+        // reference while it waits for parts, and for the de-duplication window after.
+        let recent: Vec<SmsRecord> = self
+            .shared
+            .sms
             .by_parts(number, &msg.from, &part.reference)
-            .and_then(|id| sms.get(id));
+            .into_iter()
+            .filter(|r| {
+                r.state == SmsState::Assembling
+                    || now.signed_duration_since(r.accepted_at) <= window
+            })
+            .collect();
         let piece = SmsPart {
             part: part.part,
             text: msg.text,
             gateway_id: msg.gateway_id,
         };
-        if let Some(mut record) = latest {
-            let assembling = record.state == SmsState::Assembling;
-            // References are one byte on the air and come round again: a sealed SMS only
-            // claims its parts for the de-duplication window.
-            let recent = assembling
-                || now.signed_duration_since(record.accepted_at)
-                    <= delta(self.shared.settings.dedup_window);
-            let Some(mut multipart) = record.multipart.take() else {
-                return self.answer(Err(NumberError::Conflict("not a long SMS".into())));
-            };
-            if recent && multipart.has(part.part) {
-                record.multipart = Some(multipart);
-                tracing::debug!(sms_id = %record.id, %number, part = part.part, "duplicate part of a long SMS");
-                return self.answer(Ok(duplicate(&record, true)));
-            }
-            if assembling {
-                if multipart.parts != part.parts {
-                    return self.answer(Err(NumberError::Conflict(format!(
-                        "parts: {} differs from the {} parts announced by the earlier parts of ref {:?}",
-                        part.parts, multipart.parts, part.reference
-                    ))));
-                }
-                record.text = multipart.add(piece);
-                let complete = multipart.is_complete();
-                record.multipart = Some(multipart);
-                if complete {
-                    self.seal(&mut record, now);
-                }
-                let id = record.id;
-                return self.write_sms(
-                    Some(id),
-                    move |_| record,
-                    true,
-                    move |r| receipt(r, Some(complete)),
-                );
-            }
+        let twin = recent.iter().find(|r| {
+            r.multipart.as_ref().is_some_and(|m| {
+                m.received
+                    .iter()
+                    .any(|p| p.part == piece.part && p.text == piece.text)
+            })
+        });
+        if let Some(twin) = twin {
+            tracing::debug!(sms_id = %twin.id, %number, part = part.part, "duplicate part of a long SMS");
+            return self.answer(Ok(duplicate(twin, true)));
         }
-        // The first part of a new long SMS.
-        let activation = self.activation_at(received_at);
-        let wait_until = later(now, self.shared.settings.multipart_wait);
-        let build = move |id| SmsRecord {
-            id,
+        let open = recent
+            .iter()
+            .rev()
+            .find(|r| r.state == SmsState::Assembling)
+            .cloned();
+        let Some(mut record) = open else {
+            // A part of an SMS already forwarded (it came after the wait) is forwarded at once
+            // on its own: the client must get it. Otherwise it starts a new long SMS.
+            let late = recent.last().filter(|r| {
+                r.multipart
+                    .as_ref()
+                    .is_some_and(|m| m.parts == part.parts && !m.has(part.part))
+            });
+            let activation = match late {
+                Some(sealed) => sealed.activation_id.and_then(|a| self.shared.ledger.get(a)),
+                None => self.activation_at(received_at),
+            };
+            return self.new_long_sms(
+                number,
+                msg.from,
+                part,
+                piece,
+                activation,
+                late.is_some(),
+                received_at,
+                now,
+                None,
+            );
+        };
+        let Some(mut multipart) = record.multipart.take() else {
+            return self.answer(Ok(duplicate(&record, true)));
+        };
+        if multipart.parts != part.parts {
+            return self.answer(Err(NumberError::Conflict(format!(
+                "parts: {} differs from the {} parts announced by the earlier parts of ref {:?}",
+                part.parts, multipart.parts, part.reference
+            ))));
+        }
+        if multipart.has(part.part) {
+            // The same part with another text: the reference came round while the earlier SMS
+            // still waited. That one is forwarded with what it has; this part starts a new one.
+            record.multipart = Some(multipart);
+            self.seal(&mut record, now);
+            let activation = self.activation_at(received_at);
+            return self.new_long_sms(
+                number,
+                msg.from,
+                part,
+                piece,
+                activation,
+                false,
+                received_at,
+                now,
+                Some(record),
+            );
+        }
+        record.text = multipart.add(piece);
+        let complete = multipart.is_complete();
+        record.multipart = Some(multipart);
+        if complete {
+            self.seal(&mut record, now);
+        }
+        let id = record.id;
+        self.write_sms(
+            Some(id),
+            move |_| record,
+            None,
+            true,
+            move |r| receipt(r, Some(complete)),
+        )
+    }
+
+    /// Stores the first part of a long SMS (waiting for the rest), or a part that arrived after
+    /// its SMS was forwarded (`late`: forwarded at once on its own). `sealed` is an earlier
+    /// long SMS written in the same batch.
+    #[allow(clippy::too_many_arguments)]
+    fn new_long_sms(
+        &mut self,
+        number: crate::domain::Msisdn,
+        from: String,
+        part: PartOf,
+        piece: SmsPart,
+        activation: Option<ActivationRecord>,
+        late: bool,
+        received_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        sealed: Option<SmsRecord>,
+    ) -> Reply<SmsReceipt> {
+        let mut record = SmsRecord {
+            id: SmsId(0),
             number,
-            from: msg.from,
+            from,
             text: piece.text.clone(),
             received_at,
             accepted_at: now,
@@ -305,10 +375,19 @@ impl NumberActor {
                 reference: part.reference,
                 parts: part.parts,
                 received: vec![piece],
-                wait_until,
+                wait_until: if late {
+                    now
+                } else {
+                    later(now, self.shared.settings.multipart_wait)
+                },
             }),
         };
-        self.write_sms(None, build, true, |r| receipt(r, Some(false)))
+        if late {
+            tracing::info!(%number, part = part.part, "a part of a long SMS came after the SMS was forwarded; forwarding it on its own");
+            self.seal(&mut record, now);
+        }
+        let build = move |id| SmsRecord { id, ..record };
+        self.write_sms(None, build, sealed, true, move |r| receipt(r, Some(late)))
     }
 }
 
@@ -370,6 +449,6 @@ impl Handler<Seal> for NumberActor {
             .as_ref()
             .map(|m| (m.received.len(), m.parts));
         tracing::info!(sms_id = %record.id, ?parts, "long SMS incomplete after the wait; forwarding the parts that arrived");
-        self.write_sms(Some(msg.id), move |_| record, false, |_| true)
+        self.write_sms(Some(msg.id), move |_| record, None, false, |_| true)
     }
 }

@@ -200,9 +200,12 @@ pub(crate) enum SimChange {
     /// Offline, if it still belongs to this bank (it may have moved to another meanwhile).
     OfflineIn(BankName),
     Blocked(bool),
+    /// `rewrite`: write the record even if nothing changes (a stale write may have reached the
+    /// store).
     Describe {
         spec: SimSpec,
         online: bool,
+        rewrite: bool,
     },
 }
 
@@ -358,7 +361,7 @@ impl Handler<Reserve> for NumberActor {
                     act.shared.ledger.put(record.clone());
                     if let Some(at) = record.expires_at {
                         let due = later(at, act.shared.settings.expiry_grace);
-                        act.shared.expiry.arm(due, record.id, record.number);
+                        act.shared.expiry.arm(due, record.id);
                     }
                     act.publish();
                     tracing::debug!(activation_id = %record.id, number = %record.number, service = %record.service, "reserved");
@@ -417,7 +420,7 @@ impl Handler<Finish> for NumberActor {
         ];
         self.commit(changes, move |act| {
             act.state.record = sim;
-            act.shared.expiry.disarm(activation.id);
+            act.shared.expiry.disarm(&activation.id);
             tracing::debug!(activation_id = %activation.id, status = msg.status.code(), late, "finished");
             act.shared.ledger.put(activation);
             act.publish();
@@ -460,7 +463,7 @@ impl Handler<Release> for NumberActor {
         ];
         self.commit(changes, move |act| {
             act.state.record = sim;
-            act.shared.expiry.disarm(activation.id);
+            act.shared.expiry.disarm(&activation.id);
             tracing::warn!(activation_id = %activation.id, reason = ?msg.reason, "number freed without FINISH_ACTIVATION");
             act.shared.ledger.put(activation);
             act.publish();
@@ -478,6 +481,7 @@ impl Handler<Update> for NumberActor {
         }
         let now = self.shared.clock.now();
         let mut sim = self.state.record.clone();
+        let mut rewrite = false;
         match msg.0 {
             SimChange::Online(online) => sim.online = online || self.state.pinned,
             SimChange::OfflineIn(bank) => {
@@ -486,7 +490,12 @@ impl Handler<Update> for NumberActor {
                 }
             }
             SimChange::Blocked(blocked) => sim.blocked = blocked,
-            SimChange::Describe { spec, online } => {
+            SimChange::Describe {
+                spec,
+                online,
+                rewrite: again,
+            } => {
+                rewrite = again;
                 let described = self.state.described(&spec, online, now);
                 if described.pinned != self.state.pinned {
                     self.state.pinned = described.pinned;
@@ -498,7 +507,7 @@ impl Handler<Update> for NumberActor {
         if sim.online && !self.state.record.online {
             sim.online_since = Some(now);
         }
-        if sim == self.state.record {
+        if sim == self.state.record && !rewrite {
             return self.answer(Ok(()));
         }
         self.commit(vec![Change::Sim(sim.clone())], move |act| {

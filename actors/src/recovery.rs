@@ -182,11 +182,9 @@ pub(crate) async fn recover(
     for activation in activations.into_values() {
         if activation.state == ActivationState::Active {
             if let Some(at) = activation.expires_at {
-                shared.expiry.arm(
-                    crate::clock::later(at, grace),
-                    activation.id,
-                    activation.number,
-                );
+                shared
+                    .expiry
+                    .arm(crate::clock::later(at, grace), activation.id);
             }
         }
         shared.ledger.put(activation);
@@ -194,9 +192,18 @@ pub(crate) async fn recover(
     {
         let max_cancels = shared.settings.max_cancels;
         shared.directory.reserve(states.len());
+        // A bank that no SIM belongs to (a typo, a retired bank) is forgotten.
+        let with_sims: std::collections::HashSet<&BankName> =
+            states.values().map(|s| &s.record.bank).collect();
+        let found: Vec<(BankName, banks::Presence)> = found
+            .into_iter()
+            .filter(|(bank, _)| with_sims.contains(bank))
+            .collect();
+        // The banks' lock before the index's, as everywhere.
+        let silent = shared.banks.recover(found, now);
         let mut index = shared.index.lock();
         index.reserve(states.len());
-        for bank in shared.banks.recover(found.into_iter().collect(), now) {
+        for bank in silent {
             tracing::warn!(%bank, "SIM bank silent since before the restart; its SIMs stay off sale until it reports");
             index.set_bank_silent(&bank, true);
         }
@@ -215,7 +222,12 @@ pub(crate) async fn recover(
                 .schedule(sms.next_attempt_at.unwrap_or(now), sms.id);
         }
         if let (SmsState::Assembling, Some(m)) = (sms.state, &sms.multipart) {
-            shared.seals.arm(m.wait_until, sms.id);
+            // The gateway could not post the missing parts while simrelay was down: they get a
+            // whole wait from now.
+            let wait_until = m
+                .wait_until
+                .max(crate::clock::later(now, shared.settings.multipart_wait));
+            shared.seals.arm(wait_until, sms.id);
         }
         shared.sms.put(sms);
     }

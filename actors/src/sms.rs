@@ -13,20 +13,18 @@ use futures::future::BoxFuture;
 use futures::StreamExt;
 use parking_lot::Mutex;
 
+use crate::deadlines::{CONCURRENT, RETRY};
 use crate::domain::{ActivationId, Msisdn, SmsId, SmsRecord, SmsState};
 use crate::engine::{call, Shared};
 use crate::intake::Seal;
-
-/// How many long SMS are sealed at once when many waits end together (e.g. after downtime).
-const CONCURRENT_SEALS: usize = 64;
-/// When sealing fails (the store is down), try again this much later.
-const SEAL_RETRY: TimeDelta = TimeDelta::seconds(5);
 
 /// Identifies the parts of one long SMS: receiving number, sender, concatenation reference.
 type PartsKey = (Msisdn, String, String);
 
 /// How many recent (number, sender, text) keys are kept before old ones are pruned.
 const RECENT_PRUNE_AT: usize = 100_000;
+/// How far back those keys are kept when they are pruned.
+const RECENT_KEPT: std::time::Duration = std::time::Duration::from_secs(3600);
 
 #[derive(Default)]
 struct Inner {
@@ -34,8 +32,8 @@ struct Inner {
     by_gateway_id: HashMap<(Msisdn, String), SmsId>,
     recent: HashMap<(Msisdn, String, String), (DateTime<Utc>, SmsId)>,
     by_activation: HashMap<ActivationId, Vec<SmsId>>,
-    /// The newest long SMS of each (number, sender, reference).
-    by_parts: HashMap<PartsKey, SmsId>,
+    /// The long SMS of each (number, sender, reference), oldest first.
+    by_parts: HashMap<PartsKey, Vec<SmsId>>,
     /// Kept up to date on every put, so metrics never scan the ledger.
     per_state: HashMap<SmsState, u64>,
     pending: std::collections::BTreeSet<(DateTime<Utc>, SmsId)>,
@@ -94,9 +92,9 @@ impl SmsLedger {
                         .insert((record.number, gid.clone()), record.id);
                 }
                 let key = parts_key(&record, &multipart.reference);
-                let newer = inner.by_parts.get(&key).is_none_or(|id| *id <= record.id);
-                if newer {
-                    inner.by_parts.insert(key, record.id);
+                let ids = inner.by_parts.entry(key).or_default();
+                if let Err(at) = ids.binary_search(&record.id) {
+                    ids.insert(at, record.id);
                 }
             }
             // A whole SMS: the same sender and text again soon after is the same SMS.
@@ -118,10 +116,7 @@ impl SmsLedger {
             }
         }
         if inner.recent.len() > RECENT_PRUNE_AT {
-            let horizon = record
-                .received_at
-                .checked_sub_signed(TimeDelta::hours(1))
-                .unwrap_or(DateTime::<Utc>::MIN_UTC);
+            let horizon = crate::clock::earlier(record.received_at, RECENT_KEPT);
             inner.recent.retain(|_, (at, _)| *at >= horizon);
         }
         if let Some(old) = inner
@@ -167,8 +162,11 @@ impl SmsLedger {
                     inner.by_gateway_id.remove(&(r.number, gid.clone()));
                 }
                 let key = parts_key(r, &multipart.reference);
-                if inner.by_parts.get(&key) == Some(&r.id) {
-                    inner.by_parts.remove(&key);
+                if let Some(ids) = inner.by_parts.get_mut(&key) {
+                    ids.retain(|id| *id != r.id);
+                    if ids.is_empty() {
+                        inner.by_parts.remove(&key);
+                    }
                 }
             }
             if let Some(a) = r.activation_id {
@@ -192,13 +190,16 @@ impl SmsLedger {
             .copied()
     }
 
-    /// The newest long SMS with these parts' number, sender and reference.
-    pub(crate) fn by_parts(&self, number: Msisdn, from: &str, reference: &str) -> Option<SmsId> {
-        self.inner
-            .lock()
+    /// The long SMS with these parts' number, sender and reference, oldest first.
+    pub(crate) fn by_parts(&self, number: Msisdn, from: &str, reference: &str) -> Vec<SmsRecord> {
+        let inner = self.inner.lock();
+        inner
             .by_parts
             .get(&(number, from.to_owned(), reference.to_owned()))
-            .copied()
+            .into_iter()
+            .flatten()
+            .filter_map(|id| inner.by_id.get(id).cloned())
+            .collect()
     }
 
     /// An SMS with the same number, sender and text received within `window` of `received_at`.
@@ -279,12 +280,12 @@ pub(crate) fn seal_due(shared: &Arc<Shared>) -> BoxFuture<'_, usize> {
                     Ok(sealed) => usize::from(sealed),
                     Err(e) => {
                         tracing::warn!(sms_id = %id, error = %e, "cannot forward a long SMS yet; retrying later");
-                        shared.seals.arm(now + SEAL_RETRY, id);
+                        shared.seals.arm(crate::clock::later(now, RETRY), id);
                         0
                     }
                 }
             })
-            .buffer_unordered(CONCURRENT_SEALS)
+            .buffer_unordered(CONCURRENT)
             .fold(0, |n, sealed| async move { n + sealed })
             .await
     })

@@ -217,19 +217,27 @@ pub(super) async fn upsert(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let mut sim: SimObject = authorised_body(&req, payload, &state, &["number"]).await?;
-    let bank = match sim.bank.take() {
-        Some(raw) => bank_name("bank", &raw)?,
-        None => BankName::default_bank(),
-    };
+    // Without `bank` a known SIM stays in its bank (a tool that knows no banks must not move
+    // SIMs out of theirs); a new one goes to `default`.
+    let bank = sim
+        .bank
+        .take()
+        .map(|raw| bank_name("bank", &raw))
+        .transpose()?;
     let known = Msisdn::parse(&sim.number)
         .ok()
         .and_then(|n| state.engine.known_countries(&[Some(n)]).pop().flatten());
     let mut spec = spec(sim, None, known, &state)?;
-    spec.bank = Some(bank.clone());
+    spec.bank = bank.clone();
     let number = spec.number;
-    state.engine.renew_bank(&bank).await?;
+    if let Some(bank) = &bank {
+        state.engine.renew_bank(bank).await?;
+    }
     state.engine.upsert_sim(spec, true).await?;
     let view = state.engine.sim(number).await?;
+    if bank.is_none() {
+        state.engine.renew_bank(&view.bank).await?;
+    }
     Ok(answer(StatusCode::OK, json!({ "sim": view })))
 }
 

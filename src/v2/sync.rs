@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use parking_lot::Mutex;
+use simrelay_actors::clock::later;
 use simrelay_actors::{Clock, Engine, ListedSim};
 use tokio::sync::Notify;
 
@@ -69,10 +70,6 @@ pub struct ListSync {
     resync: Arc<Notify>,
     state: Mutex<State>,
     busy: tokio::sync::Mutex<()>,
-}
-
-fn delta(d: Duration) -> TimeDelta {
-    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
 }
 
 impl ListSync {
@@ -160,7 +157,7 @@ impl ListSync {
             let reconcile_due = s.next_reconcile.is_none_or(|at| now >= at);
             let change_due = s
                 .change_since
-                .is_some_and(|since| now >= since + delta(self.settings.debounce));
+                .is_some_and(|since| now >= later(since, self.settings.debounce));
             (
                 heartbeat_due,
                 reconcile_due,
@@ -184,7 +181,7 @@ impl ListSync {
                 if result.is_ok() {
                     let mut s = self.state.lock();
                     if reconcile_due || forced {
-                        s.next_reconcile = Some(now + delta(self.settings.reconcile));
+                        s.next_reconcile = Some(later(now, self.settings.reconcile));
                     }
                 }
                 result
@@ -199,7 +196,7 @@ impl ListSync {
                 s.seen_version = version;
                 s.change_since = None;
                 if heartbeat_due || self.settings.mode == V2ListMode::Full {
-                    s.next_heartbeat = Some(now + delta(self.settings.heartbeat));
+                    s.next_heartbeat = Some(later(now, self.settings.heartbeat));
                     self.metrics.v2_heartbeat(now.timestamp());
                 }
                 self.metrics.v2_listed(s.listed.len());
@@ -249,7 +246,7 @@ impl ListSync {
         let mut s = self.state.lock();
         s.listed = wanted;
         if self.settings.mode == V2ListMode::Full {
-            s.next_heartbeat = Some(now + delta(self.settings.heartbeat));
+            s.next_heartbeat = Some(later(now, self.settings.heartbeat));
         }
         Ok(())
     }

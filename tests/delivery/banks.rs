@@ -136,6 +136,12 @@ async fn the_unscoped_calls_act_on_bank_default() {
         .await;
     assert_eq!(posted["bank"], "bank2");
     assert_eq!(bank_of(&app, A).await, ("default".into(), true));
+    // Posted again without a bank, a known SIM stays in its bank.
+    let posted = app
+        .sim_online(json!({"number": D.to_string(), "port": "moved"}))
+        .await;
+    assert_eq!(posted["bank"], "bank2", "{posted}");
+    assert_eq!(posted["port"], "moved", "{posted}");
 
     // The legacy list is bank default's: an empty one takes A and B offline, nothing else.
     let (status, body) = app.put_sims(json!({"sims": []})).await;
@@ -395,6 +401,8 @@ async fn a_bank_silent_before_a_restart_is_silent_after_it_until_it_reports() {
     let before = crate::helpers::spawn_app_on_store(s.clone(), store(), clock.clone()).await;
     wait_ready(&before).await;
     before.bank_lists("quiet", &[A, B]).await;
+    // A bank no SIM belongs to (a typo) is forgotten at the restart.
+    assert_eq!(before.heartbeat("qiuet").await.0, StatusCode::OK);
     before.advance_banks(100).await;
     before.bank_lists("chatty", &[C]).await;
     before.advance_banks(100).await;
@@ -405,6 +413,7 @@ async fn a_bank_silent_before_a_restart_is_silent_after_it_until_it_reports() {
     let after = crate::helpers::spawn_app_on_store(s, store(), clock).await;
     wait_ready(&after).await;
     let banks = after.admin_banks().await;
+    assert!(!banks.contains_key("qiuet"), "{banks:?}");
     assert_eq!(banks["quiet"]["live"], false, "{}", banks["quiet"]);
     assert_eq!(banks["quiet"]["online"], 2);
     assert_eq!(banks["chatty"]["live"], true, "{}", banks["chatty"]);
@@ -431,4 +440,41 @@ async fn wait_ready(app: &TestApp) {
         actix_rt::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     panic!("the app did not recover from Redis");
+}
+
+#[actix_rt::test]
+async fn two_lists_of_one_bank_at_once_leave_exactly_one_of_them_online() {
+    let app = kz_only_app().await;
+    app.bank_lists("bank1", &[A, B, C]).await;
+    for _ in 0..5 {
+        let (first, second) =
+            futures::join!(app.put_bank("bank1", &[A]), app.put_bank("bank1", &[B]));
+        assert_eq!(first.0, StatusCode::OK, "{}", first.1);
+        assert_eq!(second.0, StatusCode::OK, "{}", second.1);
+        let mut up = Vec::new();
+        for n in [A, B, C] {
+            if bank_of(&app, n).await.1 {
+                up.push(n);
+            }
+        }
+        assert_eq!(up.len(), 1, "one list or the other, never both: {up:?}");
+        assert_eq!(russian_vk_stock(&app).await, 1);
+        app.bank_lists("bank1", &[A, B, C]).await;
+    }
+}
+
+#[actix_rt::test]
+async fn banks_are_bounded() {
+    let app = kz_only_app().await;
+    for i in 0..simrelay_actors::MAX_BANKS {
+        let (status, body) = app.heartbeat(&format!("b{i}")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let reply = app.heartbeat("one-too-many").await;
+    assert_error(&reply, 400, "TOO_MANY_BANKS", "1024");
+    let reply = app.put_bank("one-too-many", &[A]).await;
+    assert_error(&reply, 400, "TOO_MANY_BANKS", "1024");
+    assert_eq!(app.admin_sims().await.as_array().map(|a| a.len()), Some(1));
+    // Known banks still report.
+    assert_eq!(app.heartbeat("b7").await.0, StatusCode::OK);
 }

@@ -105,16 +105,60 @@ async fn after_the_wait_the_parts_that_arrived_are_forwarded() {
     assert_eq!(requests[0].json["smsId"], activation);
     assert_eq!(app.admin_sms(id).await["state"], "delivered");
 
-    // The missing part arriving later is a message of its own.
+    // The missing part arriving later is forwarded at once, on its own: the client must get it.
     let (status, late) = app.post_sms(part(number, json!(9), 2, 3, "two ")).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(late["duplicate"], false, "{late}");
+    assert_eq!(late["complete"], true, "{late}");
+    assert_eq!(late["activation_id"], activation, "{late}");
     assert_ne!(late["sms_id"], id);
+    app.settle().await;
+    assert_eq!(platform.count(), 2);
+    assert_eq!(platform.requests()[1].json["text"], "two ");
+    // Repeats of any part, early or late, are duplicates.
+    for (i, text) in [(1, "one "), (2, "two "), (3, "three")] {
+        let (_, again) = app.post_sms(part(number, json!(9), i, 3, text)).await;
+        assert_eq!(again["duplicate"], true, "part {i}: {again}");
+    }
     app.advance(30);
     app.engine.seal_due_sms().await;
     app.settle().await;
     assert_eq!(platform.count(), 2);
-    assert_eq!(platform.requests()[1].json["text"], "two ");
+}
+
+#[actix_rt::test]
+async fn a_reference_that_comes_round_again_starts_a_new_sms() {
+    let (app, platform) = spawn_with_platform(|_| {}).await;
+    let (number, _) = app.reserve("russia", "any", "vk").await;
+    // Reference 200, part 1 of a first SMS; then part 1 of another SMS with the same
+    // reference (one byte on the air) while the first still waits for its part 2.
+    let (_, first) = app
+        .post_sms(part(number, json!(200), 1, 2, "code 111"))
+        .await;
+    let (_, second) = app
+        .post_sms(part(number, json!(200), 1, 2, "code 222"))
+        .await;
+    assert_eq!(second["duplicate"], false, "{second}");
+    assert_ne!(second["sms_id"], first["sms_id"]);
+    app.settle().await;
+    // The first is forwarded with what it had; the second waits for its own part 2.
+    assert_eq!(platform.count(), 1);
+    assert_eq!(platform.requests()[0].json["text"], "code 111");
+    let (_, done) = app.post_sms(part(number, json!(200), 2, 2, " now")).await;
+    assert_eq!(done["sms_id"], second["sms_id"]);
+    assert_eq!(done["complete"], true);
+    app.settle().await;
+    assert_eq!(platform.count(), 2);
+    assert_eq!(platform.requests()[1].json["text"], "code 222 now");
+    // After the SMS was forwarded, the same reference with new texts is a new SMS again.
+    let (_, third) = app
+        .post_sms(part(number, json!(200), 1, 2, "code 333"))
+        .await;
+    assert_eq!(third["duplicate"], false, "{third}");
+    app.post_sms(part(number, json!(200), 2, 2, "!")).await;
+    app.settle().await;
+    assert_eq!(platform.count(), 3);
+    assert_eq!(platform.requests()[2].json["text"], "code 333!");
 }
 
 #[actix_rt::test]
