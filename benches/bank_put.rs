@@ -34,6 +34,9 @@
 //! Run with `cargo bench --bench bank_put`. Knobs (environment): `BANK_SIMS` (100000),
 //! `BANK_CHANGED` (1000), `BANK_ROUNDS` (5), `BANK_REDIS` (1).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::mpsc;
@@ -50,6 +53,7 @@ use simrelay::error::ApiError;
 use simrelay::startup::Application;
 use simrelay::store::{MemoryStore, RedisStore};
 use simrelay_actors::SystemClock;
+use support::{env_or, BoxError, RedisServer};
 use tracing_actix_web::TracingLogger;
 
 const TOKEN: &str = "bank-put-bench-token";
@@ -63,8 +67,6 @@ const BASELINE_THREAD: &str = "baseline-main";
 const FIRST_TARGET_MS: f64 = 2000.0;
 const REPEAT_TARGET_MS: f64 = 500.0;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
 /// The bench's knobs.
 #[derive(Debug, Clone, Copy)]
 struct Config {
@@ -72,13 +74,6 @@ struct Config {
     changed: usize,
     rounds: usize,
     redis: bool,
-}
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
 }
 
 impl Config {
@@ -90,61 +85,6 @@ impl Config {
             rounds: env_or("BANK_ROUNDS", 5usize).max(1),
             redis: env_or("BANK_REDIS", 1u8) != 0,
         }
-    }
-}
-
-/// A private redis-server for the Redis store, killed when dropped.
-struct RedisServer {
-    child: std::process::Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl RedisServer {
-    fn start() -> Result<RedisServer, BoxError> {
-        let dir = tempfile::tempdir()?;
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "yes", "--appendfsync", "always"])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(std::process::Stdio::null())
-            .spawn()?;
-        let url = format!("redis://127.0.0.1:{port}/0");
-        let server = RedisServer {
-            child,
-            url,
-            _dir: dir,
-        };
-        let started = Instant::now();
-        while server.flush_all().is_err() {
-            if started.elapsed() > Duration::from_secs(10) {
-                return Err("redis-server did not start".into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(server)
-    }
-
-    /// Empties the server, so that a round's SIMs are new to it.
-    fn flush_all(&self) -> redis::RedisResult<()> {
-        let mut conn = redis::Client::open(self.url.as_str())?.get_connection()?;
-        redis::cmd("FLUSHALL").query(&mut conn)
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -500,7 +440,7 @@ async fn simrelay_round(
         server.flush_all()?;
     }
     let app = Simrelay::start(redis.map(|r| r.url.clone()), round)?;
-    let redis_pid = redis.map(|r| r.child.id());
+    let redis_pid = redis.map(|r| r.pid());
     let base = format!("http://127.0.0.1:{}", app.port);
     // Open the keep-alive connection before the clock runs.
     client
@@ -649,7 +589,7 @@ fn main() -> Result<(), BoxError> {
             });
         }
     }
-    let redis_pid = redis.as_ref().map(|r| r.child.id());
+    let redis_pid = redis.as_ref().map(|r| r.pid());
     let machine_before = machine_jiffies();
     let ours_before = process_jiffies(std::process::id());
     let redis_before = redis_pid.map_or(0, process_jiffies);

@@ -27,6 +27,9 @@
 //! per server, 1), `LOAD_CLIENT_THREADS` (1), `LOAD_ROUNDS` (1; rounds alternate which server
 //! goes first and end with the median ratio), `LOAD_ENGINE` (1).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::collections::{BTreeMap, HashMap};
 use std::net::TcpListener;
 use std::sync::mpsc;
@@ -42,6 +45,7 @@ use simrelay::startup::{ceiling_server, Application};
 use simrelay::store::MemoryStore;
 use simrelay_actors::domain::{ExclusionSet, FinishStatus};
 use simrelay_actors::{Engine, NumberRequest, SystemClock};
+use support::{env_or, BoxError, RedisServer};
 
 const KEY: &str = "load-bench-key";
 const V1_PATH: &str = "/onlinesim/v1";
@@ -50,8 +54,6 @@ const OPERATORS: [&str; 4] = ["mts", "beeline", "megafon", "tele2"];
 const ENGINE_THREAD: &str = "simrelay-engine";
 const CEILING_THREAD: &str = "ceiling-main";
 const CLIENT_THREAD: &str = "load-client";
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The driver's knobs.
 #[derive(Debug, Clone, Copy)]
@@ -66,13 +68,6 @@ struct Config {
     engine_phase: bool,
 }
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
-}
-
 impl Config {
     fn from_env() -> Config {
         Config {
@@ -85,59 +80,6 @@ impl Config {
             rounds: env_or("LOAD_ROUNDS", 1usize).max(1),
             engine_phase: env_or("LOAD_ENGINE", 1u8) != 0,
         }
-    }
-}
-
-/// A private redis-server for the Redis-backed run, killed when dropped.
-struct RedisServer {
-    child: std::process::Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl RedisServer {
-    fn start() -> Result<RedisServer, BoxError> {
-        let dir = tempfile::tempdir()?;
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "yes", "--appendfsync", "always"])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(std::process::Stdio::null())
-            .spawn()?;
-        let url = format!("redis://127.0.0.1:{port}/0");
-        let client = redis::Client::open(url.as_str())?;
-        let started = Instant::now();
-        while client
-            .get_connection()
-            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
-            .is_err()
-        {
-            if started.elapsed() > Duration::from_secs(10) {
-                return Err("redis-server did not start".into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(RedisServer {
-            child,
-            url,
-            _dir: dir,
-        })
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

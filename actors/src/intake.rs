@@ -272,89 +272,87 @@ impl NumberActor {
             .rev()
             .find(|r| r.state == SmsState::Assembling)
             .cloned();
-        let Some(mut record) = open else {
-            // A part of an SMS already forwarded (it came after the wait) is forwarded at once
-            // on its own: the client must get it. Otherwise it starts a new long SMS.
-            let late = recent.last().filter(|r| {
-                r.multipart
-                    .as_ref()
-                    .is_some_and(|m| m.parts == part.parts && !m.has(part.part))
-            });
-            let activation = match late {
-                Some(sealed) => sealed.activation_id.and_then(|a| self.shared.ledger.get(a)),
-                None => self.activation_at(received_at),
-            };
-            return self.new_long_sms(
-                number,
-                msg.from,
-                part,
-                piece,
-                activation,
-                late.is_some(),
-                received_at,
-                now,
-                None,
-            );
+        // What the part starts, if it completes no waiting SMS: (its activation, whether it is
+        // late, an earlier SMS to forward in the same write).
+        let (activation, late, sealed) = match open {
+            None => {
+                // A part of an SMS already forwarded (it came after the wait) is forwarded at
+                // once on its own: the client must get it. Otherwise it starts a new long SMS.
+                let late = recent.last().filter(|r| {
+                    r.multipart
+                        .as_ref()
+                        .is_some_and(|m| m.parts == part.parts && !m.has(part.part))
+                });
+                match late {
+                    Some(sealed) => (
+                        sealed.activation_id.and_then(|a| self.shared.ledger.get(a)),
+                        true,
+                        None,
+                    ),
+                    None => (self.activation_at(received_at), false, None),
+                }
+            }
+            Some(mut record) => {
+                let Some(mut multipart) = record.multipart.take() else {
+                    return self.answer(Ok(duplicate(&record, true)));
+                };
+                if multipart.parts != part.parts {
+                    return self.answer(Err(NumberError::Conflict(format!(
+                        "parts: {} differs from the {} parts announced by the earlier parts of ref {:?}",
+                        part.parts, multipart.parts, part.reference
+                    ))));
+                }
+                if !multipart.has(part.part) {
+                    record.text = multipart.add(piece);
+                    let complete = multipart.is_complete();
+                    record.multipart = Some(multipart);
+                    if complete {
+                        self.seal(&mut record, now);
+                    }
+                    let id = record.id;
+                    return self.write_sms(
+                        Some(id),
+                        move |_| record,
+                        None,
+                        true,
+                        move |r| receipt(r, Some(complete)),
+                    );
+                }
+                // The same part with another text: the reference came round while the earlier
+                // SMS still waited. That one is forwarded with what it has; this part starts a
+                // new one.
+                record.multipart = Some(multipart);
+                self.seal(&mut record, now);
+                (self.activation_at(received_at), false, Some(record))
+            }
         };
-        let Some(mut multipart) = record.multipart.take() else {
-            return self.answer(Ok(duplicate(&record, true)));
+        let first = FirstPart {
+            from: msg.from,
+            part,
+            piece,
+            received_at,
         };
-        if multipart.parts != part.parts {
-            return self.answer(Err(NumberError::Conflict(format!(
-                "parts: {} differs from the {} parts announced by the earlier parts of ref {:?}",
-                part.parts, multipart.parts, part.reference
-            ))));
-        }
-        if multipart.has(part.part) {
-            // The same part with another text: the reference came round while the earlier SMS
-            // still waited. That one is forwarded with what it has; this part starts a new one.
-            record.multipart = Some(multipart);
-            self.seal(&mut record, now);
-            let activation = self.activation_at(received_at);
-            return self.new_long_sms(
-                number,
-                msg.from,
-                part,
-                piece,
-                activation,
-                false,
-                received_at,
-                now,
-                Some(record),
-            );
-        }
-        record.text = multipart.add(piece);
-        let complete = multipart.is_complete();
-        record.multipart = Some(multipart);
-        if complete {
-            self.seal(&mut record, now);
-        }
-        let id = record.id;
-        self.write_sms(
-            Some(id),
-            move |_| record,
-            None,
-            true,
-            move |r| receipt(r, Some(complete)),
-        )
+        self.new_long_sms(first, activation, late, now, sealed)
     }
 
     /// Stores the first part of a long SMS (waiting for the rest), or a part that arrived after
     /// its SMS was forwarded (`late`: forwarded at once on its own). `sealed` is an earlier
     /// long SMS written in the same batch.
-    #[allow(clippy::too_many_arguments)]
     fn new_long_sms(
         &mut self,
-        number: crate::domain::Msisdn,
-        from: String,
-        part: PartOf,
-        piece: SmsPart,
+        first: FirstPart,
         activation: Option<ActivationRecord>,
         late: bool,
-        received_at: DateTime<Utc>,
         now: DateTime<Utc>,
         sealed: Option<SmsRecord>,
     ) -> Reply<SmsReceipt> {
+        let FirstPart {
+            from,
+            part,
+            piece,
+            received_at,
+        } = first;
+        let number = self.state.number();
         let mut record = SmsRecord {
             id: SmsId(0),
             number,
@@ -389,6 +387,14 @@ impl NumberActor {
         let build = move |id| SmsRecord { id, ..record };
         self.write_sms(None, build, sealed, true, move |r| receipt(r, Some(late)))
     }
+}
+
+/// The part that begins a new long SMS record.
+struct FirstPart {
+    from: String,
+    part: PartOf,
+    piece: SmsPart,
+    received_at: DateTime<Utc>,
 }
 
 fn receipt(record: &SmsRecord, complete: Option<bool>) -> SmsReceipt {
