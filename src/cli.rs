@@ -1,10 +1,11 @@
-//! The command line: `simrelay serve` and `simrelay check-config`.
+//! The command line: `simrelay serve`, `simrelay check-config`, the gammu hook, v2 requests by
+//! hand, and the admin actions against a running server (`simrelay release`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use simrelay_actors::SystemClock;
 
 use crate::config::Settings;
@@ -58,6 +59,129 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Free the number of an active activation the platform never finished (it becomes
+    /// expired; a later FINISH still succeeds), through the admin API of a running server.
+    Release {
+        /// The activation's id.
+        activation_id: String,
+        #[command(flatten)]
+        target: AdminTarget,
+        /// Print the server's JSON answer instead of a line for people.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Which running server an admin command talks to, and with which token.
+#[derive(Debug, Args)]
+struct AdminTarget {
+    /// Config file (default: config/simrelay.toml if present, else built-in defaults); its
+    /// listener and admin token are used, with their SIMRELAY_ overrides.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The server's base URL (default: http:// + server.internal_listen if set, else
+    /// server.listen).
+    #[arg(long)]
+    url: Option<String>,
+    /// The admin token (default: admin.token of the config).
+    #[arg(long)]
+    token: Option<String>,
+}
+
+impl AdminTarget {
+    /// The base URL and the token: the options, else what the config says (the config is read
+    /// only when an option is missing or `--config` is given).
+    fn resolve(self) -> anyhow::Result<(String, String)> {
+        let (url, token) = match (self.url, self.token, self.config) {
+            (Some(url), Some(token), None) => (url, token),
+            (url, token, config) => {
+                let (settings, _) = Settings::load(config.as_deref())?;
+                (
+                    url.unwrap_or_else(|| listener_url(&settings)),
+                    token.unwrap_or_else(|| settings.admin.token.expose().to_owned()),
+                )
+            }
+        };
+        if token.is_empty() {
+            anyhow::bail!(
+                "no admin token: set admin.token in the config (or SIMRELAY_ADMIN__TOKEN), or pass --token"
+            );
+        }
+        Ok((url.trim_end_matches('/').to_owned(), token))
+    }
+}
+
+/// Where the admin API of the configured server is: the internal listener if set, else the
+/// listener; one listening on every address is reached on the loopback one.
+fn listener_url(settings: &Settings) -> String {
+    let mut at = settings
+        .server
+        .internal_listen
+        .unwrap_or(settings.server.listen);
+    if at.ip().is_unspecified() {
+        at.set_ip(match at.ip() {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{at}")
+}
+
+/// POSTs to an admin action of a running server; answers its JSON on 200, else an error with
+/// the server's message. The token never appears in what it answers.
+fn admin_post(url: &str, token: &str, path: &str) -> anyhow::Result<serde_json::Value> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("simrelay-cli/", env!("CARGO_PKG_VERSION")))
+            .timeout(std::time::Duration::from_secs(10))
+            .build()?;
+        let endpoint = format!("{url}{path}");
+        let response = client
+            .post(&endpoint)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot reach simrelay at {endpoint}: {e}"))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let body: Option<serde_json::Value> = serde_json::from_str(&text).ok();
+        match body {
+            Some(body) if status == reqwest::StatusCode::OK => Ok(body),
+            _ => {
+                let why = body
+                    .as_ref()
+                    .and_then(|b| b["error"].as_str())
+                    .map_or_else(|| text.trim().to_owned(), str::to_owned);
+                anyhow::bail!("simrelay answered {status}: {why}")
+            }
+        }
+    })
+}
+
+/// `simrelay release ID`: answers what to print.
+fn release(activation_id: &str, target: AdminTarget, json: bool) -> anyhow::Result<String> {
+    let id = activation_id
+        .parse::<u64>()
+        .ok()
+        .filter(|id| *id >= 1)
+        .ok_or_else(|| {
+            anyhow::anyhow!("{activation_id:?} is not an activation id (an integer ≥ 1)")
+        })?;
+    let (url, token) = target.resolve()?;
+    let answer = admin_post(&url, &token, &format!("/admin/activations/{id}/release"))?;
+    if json {
+        return Ok(answer.to_string());
+    }
+    let a = &answer["activation"];
+    Ok(format!(
+        "released activation {} (number {}, {})",
+        a["id"],
+        a["number"],
+        a["service"].as_str().unwrap_or("?")
+    ))
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,6 +225,9 @@ fn v2_request(config: Option<PathBuf>, request: V2Request) -> anyhow::Result<Str
         }
     })
 }
+
+/// The exit code of `serve` when the process lost the lease (EX_TEMPFAIL: restart me).
+const DEPOSED_EXIT: i32 = 75;
 
 /// Runs the command line; the exit code says whether it worked.
 pub fn run() -> ExitCode {
@@ -151,6 +278,20 @@ pub fn run() -> ExitCode {
                 }
             }
         }
+        Command::Release {
+            activation_id,
+            target,
+            json,
+        } => match release(&activation_id, target, json) {
+            Ok(line) => {
+                say(&line);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::V2 { config, request } => match v2_request(config, request) {
             Ok(table) => {
                 say(&table);
@@ -171,10 +312,22 @@ pub fn run() -> ExitCode {
             };
             crate::telemetry::init(&settings.log);
             let outcome = actix_web::rt::System::new().block_on(async move {
-                Application::build(settings, Arc::new(SystemClock))
-                    .await?
-                    .run_until_stopped()
-                    .await?;
+                let app = Application::build(settings, Arc::new(SystemClock)).await?;
+                let store = app.store();
+                let deposed = store.deposed();
+                tokio::select! {
+                    served = app.run_until_stopped() => {
+                        // A graceful stop hands the lease over at once.
+                        store.release().await;
+                        served?;
+                    }
+                    () = deposed => {
+                        // Another process holds the lease now and this one's memory may be
+                        // stale: stop, and let the supervisor restart it as a standby.
+                        tracing::error!("lost the lease; exiting so that a restart makes this process a standby");
+                        std::process::exit(DEPOSED_EXIT);
+                    }
+                }
                 anyhow::Ok(())
             });
             match outcome {

@@ -107,6 +107,7 @@ impl From<EngineError> for ApiError {
             EngineError::NotRedeliverable(why) => {
                 ApiError::new(StatusCode::CONFLICT, "NOT_REDELIVERABLE", why)
             }
+            EngineError::NotActive(why) => ApiError::new(StatusCode::CONFLICT, "NOT_ACTIVE", why),
             EngineError::Conflict(why) => ApiError::new(StatusCode::CONFLICT, "CONFLICT", why),
             EngineError::TooManyBanks => ApiError::bad_request("TOO_MANY_BANKS", e.to_string()),
             other => ApiError::unavailable("ENGINE_UNAVAILABLE", other.to_string()),

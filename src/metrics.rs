@@ -12,6 +12,7 @@ use simrelay_actors::Engine;
 const V1_REQUESTS: &str = "simrelay_v1_requests_total";
 const GET_NUMBER_SECONDS: &str = "simrelay_get_number_duration_seconds";
 const ACTIVE_ACTIVATIONS: &str = "simrelay_active_activations";
+const OVERDUE_ACTIVATIONS: &str = "simrelay_overdue_activations";
 const STOCK: &str = "simrelay_stock";
 const SIMS: &str = "simrelay_sims";
 const STORE_UP: &str = "simrelay_store_up";
@@ -29,6 +30,7 @@ const V2_LISTED: &str = "simrelay_v2_listed_sims";
 const V2_ACCOUNT: &str = "simrelay_v2_account_problem";
 const BANK_SIMS_ONLINE: &str = "simrelay_bank_sims_online";
 const BANK_LIVE: &str = "simrelay_bank_live";
+const LEASE_HELD: &str = "simrelay_lease_held";
 
 /// The metrics simrelay exports.
 #[derive(Clone)]
@@ -37,6 +39,7 @@ pub struct Metrics {
     v1_requests: IntCounterVec,
     get_number_seconds: Histogram,
     active_activations: IntGauge,
+    overdue_activations: IntGauge,
     stock: IntGaugeVec,
     sims: IntGauge,
     store_up: IntGauge,
@@ -54,6 +57,7 @@ pub struct Metrics {
     v2_account: IntGaugeVec,
     bank_sims_online: IntGaugeVec,
     bank_live: IntGaugeVec,
+    lease_held: IntGauge,
 }
 
 impl Metrics {
@@ -89,6 +93,11 @@ impl Metrics {
         registry.register(Box::new(v1_requests.clone()))?;
         registry.register(Box::new(get_number_seconds.clone()))?;
         registry.register(Box::new(active_activations.clone()))?;
+        let overdue_activations = IntGauge::new(
+            OVERDUE_ACTIVATIONS,
+            "Active activations past activation_ttl without FINISH_ACTIVATION (their numbers stay busy until the platform finishes them or the operator releases them)",
+        )?;
+        registry.register(Box::new(overdue_activations.clone()))?;
         registry.register(Box::new(stock.clone()))?;
         let sms = IntGaugeVec::new(
             Opts::new(
@@ -150,6 +159,11 @@ impl Metrics {
             ),
             &["bank"],
         )?;
+        let lease_held = IntGauge::new(
+            LEASE_HELD,
+            "1 while this process holds the deployment's lease (serves and writes), 0 on a standby",
+        )?;
+        registry.register(Box::new(lease_held.clone()))?;
         registry.register(Box::new(bank_sims_online.clone()))?;
         registry.register(Box::new(bank_live.clone()))?;
         registry.register(Box::new(v2_requests.clone()))?;
@@ -171,6 +185,7 @@ impl Metrics {
             v1_requests,
             get_number_seconds,
             active_activations,
+            overdue_activations,
             stock,
             sims,
             store_up,
@@ -188,7 +203,13 @@ impl Metrics {
             v2_account,
             bank_sims_online,
             bank_live,
+            lease_held,
         })
+    }
+
+    /// Records whether this process holds the lease.
+    pub fn lease_held(&self, held: bool) {
+        self.lease_held.set(i64::from(held));
     }
 
     /// Counts one v1 request.
@@ -238,6 +259,8 @@ impl Metrics {
     pub fn render(&self, engine: &Engine) -> Result<String, prometheus::Error> {
         self.active_activations
             .set(i64::try_from(engine.active_activations()).unwrap_or(i64::MAX));
+        self.overdue_activations
+            .set(i64::try_from(engine.overdue_count()).unwrap_or(i64::MAX));
         self.sims
             .set(i64::try_from(engine.sim_count()).unwrap_or(i64::MAX));
         self.store_up.set(i64::from(engine.store_up()));

@@ -37,10 +37,11 @@ impl Application {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
         let store: Arc<dyn Store> = match &settings.store.redis_url {
             Some(url) => {
-                let redis = Arc::new(RedisStore::new(
+                let redis = Arc::new(RedisStore::with_lease(
                     url.expose(),
                     &settings.store.key_prefix,
                     settings.store.command_timeout,
+                    settings.store.lease,
                 )?);
                 let check = Arc::clone(&redis);
                 actix_web::rt::spawn(async move {
@@ -80,7 +81,7 @@ impl Application {
         if settings.filtering.mode == FilteringMode::Partner {
             engine_settings.filter = Some(settings.service_patterns()?.into_filter());
         }
-        let engine = Engine::new(store, Arc::clone(&clock), engine_settings);
+        let engine = Engine::new(Arc::clone(&store), Arc::clone(&clock), engine_settings);
         let metrics = Metrics::new().context("registering metrics")?;
         let countries = Arc::new(countries);
         let mut v2 = None;
@@ -106,6 +107,7 @@ impl Application {
             readiness: Readiness::not_ready("recovering state from the store"),
             countries,
             v2_health: v2.as_ref().map(|v| v.health.clone()),
+            store: Arc::clone(&store),
         };
         let server = &state.settings.server;
         let listener = TcpListener::bind(server.listen)
@@ -127,9 +129,30 @@ impl Application {
             }
         };
         tracing::info!(port, ?internal_port, "simrelay listening");
-        if let Err(e) = recover(&state, sims.clone()).await {
-            tracing::error!(error = %e, "recovery failed; retrying in the background");
-            actix_web::rt::spawn(keep_recovering(state.clone(), sims));
+        // Only the holder of the deployment's lease recovers and serves. A lone process takes
+        // the lease at once; a standby serves /healthz and /readyz meanwhile and takes over
+        // (recovering from the store) when the holder stops renewing.
+        if tokio::time::timeout(LEASE_AT_START, store.until_leader())
+            .await
+            .is_ok()
+        {
+            if let Err(e) = recover(&state, sims.clone()).await {
+                tracing::error!(error = %e, "recovery failed; retrying in the background");
+                actix_web::rt::spawn(keep_recovering(state.clone(), sims));
+            }
+        } else {
+            state
+                .readiness
+                .set_not_ready("standby: another process holds the lease");
+            let (waiting, leader) = (state.clone(), store.until_leader());
+            actix_web::rt::spawn(async move {
+                leader.await;
+                tracing::info!("took over the lease: recovering state from the store");
+                waiting
+                    .readiness
+                    .set_not_ready("recovering state from the store");
+                keep_recovering(waiting, sims).await;
+            });
         }
         Ok(Application {
             servers,
@@ -160,6 +183,11 @@ impl Application {
         &self.state.engine
     }
 
+    /// The store (its role, its lease).
+    pub fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.state.store)
+    }
+
     /// Serves until the listeners stop (a signal in production).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         futures::future::try_join_all(self.servers).await.map(drop)
@@ -182,9 +210,17 @@ async fn recover(state: &AppState, sims: Vec<simrelay_actors::SimSpec>) -> anyho
     }
 }
 
-/// Retries recovery with exponential backoff (1 s up to 30 s) until it succeeds.
+/// How long start-up waits for the lease before it serves as a standby (a lone process takes it
+/// in one round trip).
+const LEASE_AT_START: Duration = Duration::from_secs(2);
+
+/// Retries recovery with exponential backoff (1 s up to 30 s) until it succeeds; the first
+/// attempt at once.
 async fn keep_recovering(state: AppState, sims: Vec<simrelay_actors::SimSpec>) {
     let mut delay = Duration::from_secs(1);
+    if recover(&state, sims.clone()).await.is_ok() {
+        return;
+    }
     loop {
         tokio::time::sleep(delay).await;
         match recover(&state, sims.clone()).await {
@@ -229,8 +265,14 @@ fn serve(listener: TcpListener, state: &AppState, surface: Surface) -> anyhow::R
     if workers > 0 {
         server = server.workers(workers);
     }
+    // actix's 5 s default can close a kept-alive connection right after a request that took
+    // longer (a large bank list on a slow box), under a client about to reuse it.
+    server = server.keep_alive(KEEP_ALIVE);
     Ok(server.listen(listener)?.run())
 }
+
+/// How long an idle kept-alive connection stays open (nginx's default).
+const KEEP_ALIVE: Duration = Duration::from_secs(75);
 
 /// The fixed GET_NUMBER answer of the ceiling server.
 const CEILING_REPLY: &str = r#"{"number":79281234567,"activationId":355,"status":"SUCCESS"}"#;

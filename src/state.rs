@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use parking_lot::RwLock;
+use simrelay_actors::store::{Role, Store};
 use simrelay_actors::Engine;
 
 use crate::config::{CountryTable, OperatorTable, Settings};
@@ -26,6 +27,29 @@ pub struct AppState {
     pub operators: Arc<OperatorTable>,
     /// v2 account health (v2 mode only).
     pub v2_health: Option<crate::v2::Health>,
+    /// The store, for its role: only the holder of the deployment's lease serves.
+    pub store: Arc<dyn Store>,
+}
+
+impl AppState {
+    /// 503 `NOT_LEADER` unless this process holds the deployment's lease: a standby (or a
+    /// process that lost the lease) answers nothing from its memory and writes nothing.
+    pub fn require_leader(&self) -> Result<(), crate::error::ApiError> {
+        match self.store.role() {
+            Role::Leader => Ok(()),
+            Role::Standby(holder) => Err(crate::error::ApiError::unavailable(
+                "NOT_LEADER",
+                match holder {
+                    Some(h) => format!("this simrelay is a standby; {h} holds the lease"),
+                    None => "this simrelay is a standby".to_owned(),
+                },
+            )),
+            Role::Deposed => Err(crate::error::ApiError::unavailable(
+                "NOT_LEADER",
+                "this simrelay lost the lease and serves nothing",
+            )),
+        }
+    }
 }
 
 /// `None` when ready, else the reason it is not.

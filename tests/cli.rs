@@ -90,6 +90,25 @@ fn bad_url_and_bad_sim_are_named() {
 }
 
 #[test]
+fn expiry_grace_is_off_by_default_and_takes_a_duration() {
+    let (ok, stdout, stderr) = check("", &[]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("expiry_grace = \"off\""), "{stdout}");
+    let (ok, stdout, stderr) = check("[onlinesim]\nexpiry_grace = \"5m\"\n", &[]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("expiry_grace = \"5m\""), "{stdout}");
+    let (ok, stdout, stderr) = check(
+        "[onlinesim]\nexpiry_grace = \"5m\"\n",
+        &[("SIMRELAY_ONLINESIM__EXPIRY_GRACE", "off")],
+    );
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("expiry_grace = \"off\""), "{stdout}");
+    let (ok, _, stderr) = check("[onlinesim]\nexpiry_grace = \"soon\"\n", &[]);
+    assert!(!ok);
+    assert!(stderr.contains("expiry_grace"), "{stderr}");
+}
+
+#[test]
 fn unreadable_file_is_an_error() {
     let out = simrelay(
         &["check-config", "--config", "/nonexistent/simrelay.toml"],
@@ -443,5 +462,210 @@ mod gammu_hook {
             .gateway_id
             .as_deref()
             .is_some_and(|id| id.starts_with("IN")));
+    }
+}
+
+mod release_command {
+    //! `simrelay release ID` run as an operator runs it, against a live simrelay: URL and token
+    //! from the config (and its SIMRELAY_ overrides) or from the options.
+
+    use std::sync::Arc;
+
+    use chrono::{TimeDelta, TimeZone, Utc};
+    use simrelay::config::{Secret, Settings, SimEntry};
+    use simrelay::startup::Application;
+    use simrelay::store::MemoryStore;
+    use simrelay_actors::domain::{ActivationState, Msisdn};
+    use simrelay_actors::{Engine, ManualClock, NumberRequest};
+
+    const TOKEN: &str = "cli-admin-token-7f3a";
+
+    /// Runs the binary with these arguments and environment: (success, stdout, stderr).
+    async fn run(args: Vec<String>, env: Vec<(&'static str, String)>) -> (bool, String, String) {
+        tokio::task::spawn_blocking(move || {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_simrelay"))
+                .args(args)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .env_remove("SIMRELAY_ADMIN__TOKEN")
+                .env_remove("SIMRELAY_SERVER__LISTEN")
+                .env_remove("SIMRELAY_SERVER__INTERNAL_LISTEN")
+                .envs(env)
+                .output()
+                .unwrap();
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        })
+        .await
+        .unwrap()
+    }
+
+    /// A simrelay with two SIMs and a vk activation on each, an hour past their TTL (overdue):
+    /// (port, engine, activation ids).
+    async fn app_with_overdue_activations() -> (u16, Engine, Vec<u64>) {
+        let mut settings = Settings::default();
+        settings.server.listen = "127.0.0.1:0".parse().unwrap();
+        settings.onlinesim.api_key = Secret::new("k");
+        settings.admin.token = Secret::new(TOKEN);
+        settings.sims = ["79281234567", "79281234568"]
+            .into_iter()
+            .map(|n| SimEntry {
+                number: Msisdn::parse(n).unwrap(),
+                port: None,
+                operator: None,
+                country: None,
+                mcc_mnc: None,
+                rent: false,
+                bank: None,
+            })
+            .collect();
+        let clock = Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap(),
+        ));
+        let app =
+            Application::build_with_store(settings, Arc::new(MemoryStore::new()), clock.clone())
+                .await
+                .unwrap();
+        let port = app.port();
+        let engine = app.engine().clone();
+        actix_rt::spawn(app.run_until_stopped());
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let reservation = engine
+                .get_number(NumberRequest {
+                    country: "russia".into(),
+                    operator: None,
+                    service: "vk".into(),
+                    sum: 1.0,
+                    exclusions: Default::default(),
+                })
+                .await
+                .unwrap()
+                .unwrap();
+            ids.push(reservation.id.get());
+        }
+        clock.advance(TimeDelta::minutes(75));
+        assert_eq!(engine.overdue_count(), 2);
+        (port, engine, ids)
+    }
+
+    fn state(engine: &Engine, id: u64) -> ActivationState {
+        let id = simrelay_actors::domain::ActivationId::new(id).unwrap();
+        engine.activation(id).unwrap().state
+    }
+
+    #[actix_rt::test]
+    async fn release_frees_an_overdue_activation_with_the_configs_url_and_token() {
+        let (port, engine, ids) = app_with_overdue_activations().await;
+        // The internal listener wins over the listener (nobody listens on port 9).
+        let config = super::config_file(&format!(
+            "[server]\nlisten = \"127.0.0.1:9\"\ninternal_listen = \"127.0.0.1:{port}\"\n[admin]\ntoken = \"{TOKEN}\"\n"
+        ));
+        let config_arg = config.path().to_str().unwrap().to_owned();
+        let args = |id: &str| {
+            vec![
+                "release".to_string(),
+                id.to_string(),
+                "--config".to_string(),
+                config_arg.clone(),
+            ]
+        };
+        let (ok, stdout, stderr) = run(args(&ids[0].to_string()), vec![]).await;
+        assert!(ok, "{stderr}");
+        let number = engine
+            .activation(simrelay_actors::domain::ActivationId::new(ids[0]).unwrap())
+            .unwrap()
+            .number;
+        assert_eq!(
+            stdout.trim(),
+            format!("released activation {} (number {number}, vk)", ids[0])
+        );
+        assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
+        assert_eq!(state(&engine, ids[0]), ActivationState::Expired);
+        assert_eq!(state(&engine, ids[1]), ActivationState::Active);
+        assert_eq!(engine.overdue_count(), 1);
+
+        // Again: refused, exit 1, the server's error on stderr, nothing on stdout.
+        let (ok, stdout, stderr) = run(args(&ids[0].to_string()), vec![]).await;
+        assert!(!ok);
+        assert!(stdout.is_empty(), "{stdout}");
+        assert!(
+            stderr.contains("409") && stderr.contains("NOT_ACTIVE"),
+            "{stderr}"
+        );
+        // Unknown and malformed ids.
+        let (ok, _, stderr) = run(args("999"), vec![]).await;
+        assert!(!ok && stderr.contains("UNKNOWN_ACTIVATION"), "{stderr}");
+        let (ok, _, stderr) = run(args("abc"), vec![]).await;
+        assert!(!ok && stderr.contains("abc"), "{stderr}");
+
+        // The token's SIMRELAY_ override wins over the file: a wrong one is refused.
+        let wrong = "wrong-token-c0ffee";
+        let (ok, stdout, stderr) = run(
+            args(&ids[1].to_string()),
+            vec![("SIMRELAY_ADMIN__TOKEN", wrong.to_string())],
+        )
+        .await;
+        assert!(!ok && stderr.contains("401"), "{stderr}");
+        assert!(!stdout.contains(wrong) && !stderr.contains(wrong));
+        assert_eq!(state(&engine, ids[1]), ActivationState::Active);
+    }
+
+    #[actix_rt::test]
+    async fn url_and_token_options_need_no_config() {
+        let (port, engine, ids) = app_with_overdue_activations().await;
+        let url = format!("http://127.0.0.1:{port}/");
+        let with = |token: &str| {
+            vec![
+                "release".to_string(),
+                ids[1].to_string(),
+                "--url".to_string(),
+                url.clone(),
+                "--token".to_string(),
+                token.to_string(),
+            ]
+        };
+        let (ok, _, stderr) = run(with("not-the-token-123"), vec![]).await;
+        assert!(!ok && stderr.contains("401"), "{stderr}");
+        assert!(!stderr.contains("not-the-token-123"), "{stderr}");
+        assert_eq!(state(&engine, ids[1]), ActivationState::Active);
+        let (ok, stdout, stderr) = run(with(TOKEN), vec![]).await;
+        assert!(ok, "{stderr}");
+        assert!(
+            stdout.starts_with(&format!("released activation {} ", ids[1])),
+            "{stdout}"
+        );
+        assert_eq!(state(&engine, ids[1]), ActivationState::Expired);
+        assert_eq!(state(&engine, ids[0]), ActivationState::Active);
+
+        // --json prints the server's answer; a second release is refused all the same.
+        let mut json = with(TOKEN);
+        json.push("--json".into());
+        let (ok, _, stderr) = run(json.clone(), vec![]).await;
+        assert!(!ok && stderr.contains("NOT_ACTIVE"), "{stderr}");
+        json[1] = ids[0].to_string();
+        let (ok, stdout, stderr) = run(json, vec![]).await;
+        assert!(ok, "{stderr}");
+        let answer: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!(answer["activation"]["id"], ids[0]);
+        assert_eq!(answer["activation"]["state"], "expired");
+
+        // Nobody listening: exit 1 with what it tried.
+        let (ok, _, stderr) = run(
+            vec![
+                "release".into(),
+                "1".into(),
+                "--url".into(),
+                "http://127.0.0.1:9".into(),
+                "--token".into(),
+                TOKEN.into(),
+            ],
+            vec![],
+        )
+        .await;
+        assert!(!ok && stderr.contains("cannot reach"), "{stderr}");
+        assert!(!stderr.contains(TOKEN), "{stderr}");
     }
 }

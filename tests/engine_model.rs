@@ -251,7 +251,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let clock = Arc::new(ManualClock::new(start));
     let settings = EngineSettings {
         activation_ttl: std::time::Duration::from_secs(TTL_MIN as u64 * 60),
-        expiry_grace: std::time::Duration::from_secs(GRACE_MIN as u64 * 60),
+        expiry_grace: Some(std::time::Duration::from_secs(GRACE_MIN as u64 * 60)),
         offered: SERVICES
             .iter()
             .map(|s| ServiceName::parse(s).unwrap())

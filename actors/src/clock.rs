@@ -3,6 +3,14 @@
 //! Activation timestamps and expiry deadlines are wall-clock instants (they are persisted and
 //! survive restarts). Tests swap in a [`ManualClock`] and move it forward; the expiry scheduler
 //! listens for those moves instead of sleeping, so a 15-minute expiry is tested in microseconds.
+//!
+//! Beside the wall clock every [`Clock`] has a monotonic side ([`Clock::monotonic`]): the host's
+//! wall clock may be stepped (NTP, an operator, a VM resumed), the monotonic one never is, so
+//! whatever frees a number checks both. A [`ManualClock`] moves both together with
+//! [`ManualClock::advance`] (time passing) and only the wall clock with [`ManualClock::step`]
+//! (a host clock step).
+
+use std::time::Instant;
 
 use chrono::{DateTime, Duration, TimeDelta, Utc};
 use parking_lot::Mutex;
@@ -33,6 +41,13 @@ pub trait Clock: Send + Sync + 'static {
     /// Now.
     fn now(&self) -> DateTime<Utc>;
 
+    /// Now on a clock that only moves forward at the pace of real time, whatever happens to
+    /// the wall clock (the host's clock being stepped). Only differences of two readings mean
+    /// anything.
+    fn monotonic(&self) -> Instant {
+        Instant::now()
+    }
+
     /// A channel that ticks whenever time jumps (manual clocks); `None` when time just flows.
     fn jumps(&self) -> Option<watch::Receiver<()>> {
         None
@@ -52,7 +67,7 @@ impl Clock for SystemClock {
 /// A clock that only moves when told to.
 #[derive(Debug)]
 pub struct ManualClock {
-    now: Mutex<DateTime<Utc>>,
+    now: Mutex<(DateTime<Utc>, Instant)>,
     jumps: watch::Sender<()>,
 }
 
@@ -60,21 +75,40 @@ impl ManualClock {
     /// A clock standing at `start`.
     pub fn new(start: DateTime<Utc>) -> ManualClock {
         ManualClock {
-            now: Mutex::new(start),
+            now: Mutex::new((start, Instant::now())),
             jumps: watch::channel(()).0,
         }
     }
 
-    /// Moves time forward and wakes everything waiting on a deadline.
+    /// Lets time pass (both the wall clock and the monotonic clock move forward; a negative
+    /// `by` moves only the wall clock back, like [`ManualClock::step`]) and wakes everything
+    /// waiting on a deadline.
     pub fn advance(&self, by: Duration) {
-        *self.now.lock() += by;
+        {
+            let mut now = self.now.lock();
+            now.0 += by;
+            if let Some(passed) = by.to_std().ok().and_then(|d| now.1.checked_add(d)) {
+                now.1 = passed;
+            }
+        }
+        self.jumps.send_replace(());
+    }
+
+    /// Steps the wall clock only, as when the host's clock is set: no real time passes, so
+    /// nothing that waits for a span of time may fire because of it.
+    pub fn step(&self, by: Duration) {
+        self.now.lock().0 += by;
         self.jumps.send_replace(());
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.now.lock()
+        self.now.lock().0
+    }
+
+    fn monotonic(&self) -> Instant {
+        self.now.lock().1
     }
 
     fn jumps(&self) -> Option<watch::Receiver<()>> {

@@ -26,7 +26,10 @@ use crate::index::AvailabilityIndex;
 pub use crate::index::{ListedSim, Stock, StockCountry};
 use crate::intake::ReceiveSms;
 use crate::ledger::Ledger;
-use crate::number::{Finish, Inspect, NumberActor, NumberError, NumberState, SimChange, Update};
+use crate::number::{
+    Finish, Inspect, NumberActor, NumberError, NumberState, Release, ReleaseReason, SimChange,
+    Update,
+};
 use crate::outbox::{self, DeliverySettings, Outbox, SmsSink};
 use crate::recovery;
 pub use crate::recovery::RecoveryReport;
@@ -39,8 +42,11 @@ use crate::store::{Change, SimRecord, Store, StoreError};
 pub struct EngineSettings {
     /// How long the platform keeps an activation open (15 minutes).
     pub activation_ttl: Duration,
-    /// How long after the TTL the safety net waits for a FINISH before freeing the number.
-    pub expiry_grace: Duration,
+    /// How long after the TTL the safety net waits for a FINISH before freeing the number;
+    /// `None` (the default): simrelay never frees a number on its own, an activation past its
+    /// TTL without FINISH stays active (overdue) until the platform finishes it or the operator
+    /// releases it.
+    pub expiry_grace: Option<Duration>,
     /// Services reported by GET_SERVICES and sold by GET_NUMBER (`rent` included when offered).
     pub offered: Vec<ServiceName>,
     /// The internal GET_NUMBER deadline, well under the platform's 10 s.
@@ -136,7 +142,7 @@ impl Default for EngineSettings {
     fn default() -> Self {
         EngineSettings {
             activation_ttl: Duration::from_secs(15 * 60),
-            expiry_grace: Duration::from_secs(5 * 60),
+            expiry_grace: None,
             offered: Vec::new(),
             get_number_deadline: Duration::from_secs(3),
             max_cancels: 4,
@@ -269,6 +275,9 @@ pub enum EngineError {
     /// The SMS is not in a state that can be sent again.
     #[error("{0}")]
     NotRedeliverable(String),
+    /// The activation is not active (finished or expired): there is nothing to release.
+    #[error("{0}")]
+    NotActive(String),
     /// Recovery has not finished yet.
     #[error("not ready: state is being recovered")]
     NotReady,
@@ -399,7 +408,7 @@ impl Engine {
         });
         actix::spawn(deadlines::run(
             Arc::downgrade(&shared),
-            |s| &s.expiry,
+            |s| &s.expiry.queue,
             expiry::release_due,
         ));
         actix::spawn(prune_loop(Arc::downgrade(&shared)));
@@ -884,6 +893,58 @@ impl Engine {
         self.shared.ledger.get(id)
     }
 
+    /// The newest overdue activations: active, with an `expires_at` that the engine's clock
+    /// has passed (the platform has not finished them; rent activations are never overdue).
+    pub fn overdue_activations(&self, limit: usize) -> Vec<ActivationRecord> {
+        self.shared.ledger.overdue(self.shared.clock.now(), limit)
+    }
+
+    /// How many activations are overdue (see [`Engine::overdue_activations`]); cheap: it never
+    /// looks at activations that are not.
+    pub fn overdue_count(&self) -> usize {
+        self.shared.ledger.overdue_count(self.shared.clock.now())
+    }
+
+    /// The operator frees the number of an active activation (overdue or not): the activation
+    /// becomes expired, the number is free again; durable before this returns. A later FINISH
+    /// still answers SUCCESS and applies its effect. An activation that is not active answers
+    /// [`EngineError::NotActive`] and nothing changes.
+    pub async fn release(&self, id: ActivationId) -> Result<ActivationRecord, EngineError> {
+        self.ensure_ready()?;
+        let record = match self.shared.ledger.get(id) {
+            Some(record) => record,
+            // Active activations are always in memory; the store may still know a closed one.
+            None => self
+                .shared
+                .store
+                .activation(id)
+                .await?
+                .ok_or(EngineError::UnknownActivation(id))?,
+        };
+        if record.state != ActivationState::Active {
+            return Err(not_active(&record));
+        }
+        let release = Release {
+            id,
+            reason: ReleaseReason::Operator,
+        };
+        let freed = call(&self.shared, record.number, release).await?;
+        let after = self
+            .shared
+            .ledger
+            .get(id)
+            .ok_or(EngineError::UnknownActivation(id))?;
+        match (freed, after.state) {
+            (true, _) => Ok(after),
+            (false, ActivationState::Active) => Err(EngineError::Conflict(format!(
+                "activation {id} is active but its number {} is not busy with it; nothing changed",
+                after.number
+            ))),
+            // Finished or released meanwhile.
+            (false, _) => Err(not_active(&after)),
+        }
+    }
+
     /// Drops closed activations and settled SMS older than `keep_closed` from memory (they
     /// stay in the store). Runs by itself every ten minutes; answers how many records it dropped.
     pub fn prune(&self) -> usize {
@@ -986,6 +1047,19 @@ impl Engine {
         self.shared.outbox.schedule(now, id);
         Ok(record)
     }
+}
+
+/// The error for releasing an activation that is closed already.
+fn not_active(record: &ActivationRecord) -> EngineError {
+    let state = match record.state {
+        ActivationState::Active => "active",
+        ActivationState::Finished => "finished",
+        ActivationState::Expired => "expired",
+    };
+    EngineError::NotActive(format!(
+        "activation {} is {state}, not active; nothing changed",
+        record.id
+    ))
 }
 
 fn prune(shared: &Shared) -> usize {

@@ -183,6 +183,9 @@ pub(crate) enum ReleaseReason {
     /// The GET_NUMBER that reserved it could not be answered in time: the platform never
     /// learnt of this activation.
     Abandoned,
+    /// The operator asked for it (`POST /admin/activations/{id}/release`): no due time is
+    /// checked.
+    Operator,
 }
 
 /// Free the number from an activation without a FINISH; answers whether it did.
@@ -359,9 +362,11 @@ impl Handler<Reserve> for NumberActor {
                     act.state.record.active = Some(record.id);
                     act.state.record.last_activation = Some(record.id);
                     act.shared.ledger.put(record.clone());
-                    if let Some(at) = record.expires_at {
-                        let due = later(at, act.shared.settings.expiry_grace);
-                        act.shared.expiry.arm(due, record.id);
+                    if let (Some(at), Some(grace)) =
+                        (record.expires_at, act.shared.settings.expiry_grace)
+                    {
+                        let due = later(at, grace);
+                        act.shared.expiry.arm(&*act.shared.clock, due, record.id);
                     }
                     act.publish();
                     tracing::debug!(activation_id = %record.id, number = %record.number, service = %record.service, "reserved");
@@ -447,12 +452,18 @@ impl Handler<Release> for NumberActor {
             return self.answer(Ok(false));
         };
         if msg.reason == ReleaseReason::Expired {
-            let grace = self.shared.settings.expiry_grace;
-            let due = activation.expires_at.map(|at| later(at, grace));
+            // Without a grace simrelay never frees a number on its own.
+            let due = self
+                .shared
+                .settings
+                .expiry_grace
+                .zip(activation.expires_at)
+                .map(|(grace, at)| later(at, grace));
             if due.is_none_or(|due| due > now) {
                 return self.answer(Ok(false));
             }
         }
+        let overdue = activation.expires_at.is_some_and(|at| at <= now);
         let mut sim = self.state.record.clone();
         sim.active = None;
         activation.state = ActivationState::Expired;
@@ -464,7 +475,8 @@ impl Handler<Release> for NumberActor {
         self.commit(changes, move |act| {
             act.state.record = sim;
             act.shared.expiry.disarm(&activation.id);
-            tracing::warn!(activation_id = %activation.id, reason = ?msg.reason, "number freed without FINISH_ACTIVATION");
+            tracing::warn!(activation_id = %activation.id, number = %activation.number, reason = ?msg.reason, overdue,
+                "number freed without FINISH_ACTIVATION");
             act.shared.ledger.put(activation);
             act.publish();
             true

@@ -181,10 +181,12 @@ pub(crate) async fn recover(
     };
     for activation in activations.into_values() {
         if activation.state == ActivationState::Active {
-            if let Some(at) = activation.expires_at {
-                shared
-                    .expiry
-                    .arm(crate::clock::later(at, grace), activation.id);
+            if let (Some(at), Some(grace)) = (activation.expires_at, grace) {
+                shared.expiry.arm(
+                    &*shared.clock,
+                    crate::clock::later(at, grace),
+                    activation.id,
+                );
             }
         }
         shared.ledger.put(activation);

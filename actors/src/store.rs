@@ -93,6 +93,19 @@ pub struct Snapshot {
 #[error("store unavailable: {0}")]
 pub struct StoreError(pub String);
 
+/// Whether this process may write to the store: with one store shared by several processes
+/// (an active/standby pair on one Redis), only the holder of the deployment's lease may.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// It holds the lease (or the store has no lease): it may write.
+    Leader,
+    /// Another process holds the lease (its id, when known); this one waits to take over.
+    Standby(Option<String>),
+    /// It held the lease and lost it: its memory may be stale, it must never write again. A
+    /// restart makes it a standby.
+    Deposed,
+}
+
 /// The durability port.
 pub trait Store: Send + Sync + 'static {
     /// Applies every change of the batch, all or nothing.
@@ -117,5 +130,26 @@ pub trait Store: Send + Sync + 'static {
     /// can. Drives readiness and zero stock.
     fn down_reason(&self) -> Option<String> {
         None
+    }
+
+    /// Whether this process may write (see [`Role`]); a store without a lease always may.
+    fn role(&self) -> Role {
+        Role::Leader
+    }
+
+    /// Resolves once this process holds the lease.
+    fn until_leader(&self) -> BoxFuture<'static, ()> {
+        Box::pin(futures::future::ready(()))
+    }
+
+    /// Resolves when this process lost the lease for good.
+    fn deposed(&self) -> BoxFuture<'static, ()> {
+        Box::pin(futures::future::pending())
+    }
+
+    /// Gives the lease up (a graceful stop), so a standby takes over at once; writes are
+    /// refused from then on.
+    fn release(&self) -> BoxFuture<'static, ()> {
+        Box::pin(futures::future::ready(()))
     }
 }

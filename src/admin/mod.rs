@@ -24,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/banks", web::get().to(banks))
             .route("/activations", web::get().to(activations))
             .route("/activations/{id}", web::get().to(activation))
+            .route("/activations/{id}/release", web::post().to(release))
             .route("/sms", web::get().to(sms))
             .route("/sms/{id}/redeliver", web::post().to(redeliver))
             .route("/sims/{number}/block", web::post().to(block))
@@ -50,7 +51,9 @@ fn limit(raw: Option<&str>) -> Result<usize, ApiError> {
 }
 
 fn authorise(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
-    require_bearer(req, &state.settings.admin.token)
+    require_bearer(req, &state.settings.admin.token)?;
+    // A standby holds no state worth reading; the holder of the lease answers.
+    state.require_leader()
 }
 
 async fn sims(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -75,6 +78,14 @@ async fn banks(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespo
     ))
 }
 
+/// Which activations `GET /admin/activations` lists.
+enum Listing {
+    All,
+    In(ActivationState),
+    /// Active and past `expires_at`: the platform has not finished them.
+    Overdue,
+}
+
 async fn activations(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -83,23 +94,36 @@ async fn activations(
     let query = web::Query::<ListQuery>::from_query(req.query_string())
         .map_err(|e| ApiError::bad_request("BAD_QUERY", e.to_string()))?;
     let wanted = match query.state.as_deref() {
-        None => None,
-        Some("active") => Some(ActivationState::Active),
-        Some("finished") => Some(ActivationState::Finished),
-        Some("expired") => Some(ActivationState::Expired),
+        None => Listing::All,
+        Some("active") => Listing::In(ActivationState::Active),
+        Some("finished") => Listing::In(ActivationState::Finished),
+        Some("expired") => Listing::In(ActivationState::Expired),
+        Some("overdue") => Listing::Overdue,
         Some(other) => {
             return Err(ApiError::bad_request(
                 "BAD_QUERY",
-                format!("state {other:?} is not one of active, finished, expired"),
+                format!("state {other:?} is not one of active, finished, expired, overdue"),
             ))
         }
     };
     let limit = limit(query.limit.as_deref())?;
-    let list = state.engine.activations(wanted, limit);
+    let list = match wanted {
+        Listing::All => state.engine.activations(None, limit),
+        Listing::In(wanted) => state.engine.activations(Some(wanted), limit),
+        Listing::Overdue => state.engine.overdue_activations(limit),
+    };
     Ok(json_response(
         StatusCode::OK,
         &json!({ "activations": list }),
     ))
+}
+
+/// An activation id from the path: 400 `BAD_ID` unless an integer ≥ 1.
+fn activation_id(raw: &str) -> Result<ActivationId, ApiError> {
+    raw.parse::<u64>()
+        .ok()
+        .and_then(|n| ActivationId::new(n).ok())
+        .ok_or_else(|| ApiError::bad_request("BAD_ID", "activation ids are integers ≥ 1"))
 }
 
 async fn activation(
@@ -108,11 +132,7 @@ async fn activation(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     authorise(&req, &state)?;
-    let id = path
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| ActivationId::new(n).ok())
-        .ok_or_else(|| ApiError::bad_request("BAD_ID", "activation ids are integers ≥ 1"))?;
+    let id = activation_id(&path)?;
     let record = state.engine.activation(id).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -124,6 +144,24 @@ async fn activation(
     Ok(json_response(
         StatusCode::OK,
         &json!({ "activation": record, "sms": sms }),
+    ))
+}
+
+/// `POST /admin/activations/{id}/release`: the operator frees the number of an active
+/// activation (typically an overdue one the platform never finished; one not yet overdue may be
+/// released too). It becomes `expired`; a later FINISH still answers SUCCESS and applies its
+/// effect. Not active (finished, expired, released before): 409 `NOT_ACTIVE`, nothing changes.
+async fn release(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorise(&req, &state)?;
+    let id = activation_id(&path)?;
+    let record = state.engine.release(id).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "activation": record }),
     ))
 }
 

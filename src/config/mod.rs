@@ -94,6 +94,10 @@ pub struct StoreSettings {
     /// How long one Redis command may take before the store counts as down.
     #[serde(with = "humantime_serde")]
     pub command_timeout: Duration,
+    /// The single-writer lease: only its holder serves and writes; a holder that stops
+    /// renewing is replaced by a standby within this long.
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
 }
 
 impl Default for StoreSettings {
@@ -102,6 +106,7 @@ impl Default for StoreSettings {
             redis_url: None,
             key_prefix: "simrelay".into(),
             command_timeout: Duration::from_secs(2),
+            lease: Duration::from_secs(10),
         }
     }
 }
@@ -197,9 +202,12 @@ pub struct OnlineSimSettings {
     /// How long the platform keeps an activation open.
     #[serde(with = "humantime_serde")]
     pub activation_ttl: Duration,
-    /// How long after the TTL simrelay frees a number that got no FINISH_ACTIVATION.
-    #[serde(with = "humantime_serde")]
-    pub expiry_grace: Duration,
+    /// `"off"` (the default): simrelay never frees a number on its own; an activation past
+    /// `activation_ttl` without FINISH_ACTIVATION stays active (overdue) until the platform
+    /// finishes it or the operator releases it. A duration opts into the safety net: the number
+    /// is freed this long after the TTL.
+    #[serde(with = "switch")]
+    pub expiry_grace: Option<Duration>,
     /// Internal GET_NUMBER deadline (the platform gives up at 10 s).
     #[serde(with = "humantime_serde")]
     pub get_number_deadline: Duration,
@@ -231,7 +239,7 @@ impl Default for OnlineSimSettings {
             v2_test: None,
             v2_timeout: Duration::from_secs(10),
             activation_ttl: Duration::from_secs(900),
-            expiry_grace: Duration::from_secs(300),
+            expiry_grace: None,
             get_number_deadline: Duration::from_secs(3),
             keep_closed: Duration::from_secs(7 * 24 * 3600),
             rent: false,
@@ -529,6 +537,13 @@ impl Settings {
         }
         if self.server.max_body_bytes == 0 || self.server.max_decoded_bytes == 0 {
             bail!("server.max_body_bytes and server.max_decoded_bytes must be above zero");
+        }
+        if self.store.lease < self.store.command_timeout * 2 {
+            bail!(
+                "store.lease ({:?}) must be at least twice store.command_timeout ({:?}): a renewal must fit in it",
+                self.store.lease,
+                self.store.command_timeout
+            );
         }
         if self.gateway.max_body_bytes == 0 {
             bail!("gateway.max_body_bytes must be above zero");

@@ -46,6 +46,7 @@ async fn authorised_bytes(
     state: &AppState,
 ) -> Result<Vec<u8>, ApiError> {
     require_bearer(req, &state.settings.gateway.token)?;
+    state.require_leader()?;
     // A bank's SIM list can be large (100 000 SIMs is about 7 MiB): the gateway has its own
     // cap, separate from the platform listener's.
     let limit = state.settings.gateway.max_body_bytes;

@@ -135,6 +135,7 @@ pub(super) async fn replace(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     require_bearer(&req, &state.settings.gateway.token)?;
+    state.require_leader()?;
     let bank = bank_name("bank", &path)?;
     let done = replace_bank(&req, payload, &state, bank.clone()).await?;
     Ok(answer(
@@ -202,6 +203,7 @@ pub(super) async fn heartbeat(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     require_bearer(&req, &state.settings.gateway.token)?;
+    state.require_leader()?;
     let bank = bank_name("bank", &path)?;
     state.engine.renew_bank(&bank).await?;
     let online = state.engine.bank(&bank).map_or(0, |b| b.online);
@@ -247,6 +249,7 @@ pub(super) async fn remove(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     require_bearer(&req, &state.settings.gateway.token)?;
+    state.require_leader()?;
     let number = Msisdn::parse(&path).map_err(|e| ApiError::bad_request("BAD_NUMBER", e.0))?;
     state.engine.set_online(number, false).await?;
     let view = state.engine.sim(number).await?;

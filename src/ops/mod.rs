@@ -4,6 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
+use simrelay_actors::store::Role;
+
 use crate::error::{json_response, ApiError};
 use crate::state::AppState;
 
@@ -19,6 +21,29 @@ async fn healthz() -> HttpResponse {
 }
 
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match state.store.role() {
+        Role::Leader => {}
+        // Without Redis nobody can tell who holds the lease: say why.
+        Role::Standby(_) if state.engine.store_down_reason().is_some() => {
+            let reason = state.engine.store_down_reason().unwrap_or_default();
+            return json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &json!({"status": "not_ready", "reason": format!("store unavailable: {reason}")}),
+            );
+        }
+        Role::Standby(holder) => {
+            return json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &json!({"status": "standby", "holder": holder}),
+            )
+        }
+        Role::Deposed => {
+            return json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &json!({"status": "deposed", "reason": "this process lost the lease"}),
+            )
+        }
+    }
     let v2_problem = state.v2_health.as_ref().and_then(|h| h.problem());
     state.metrics.v2_account(v2_problem.as_deref());
     let reason = state
@@ -44,6 +69,7 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if let Some(health) = &state.v2_health {
         state.metrics.v2_account(health.problem().as_deref());
     }
+    state.metrics.lease_held(state.store.role() == Role::Leader);
     let text = state
         .metrics
         .render(&state.engine)

@@ -9,6 +9,19 @@
 //! | `P:sms` | hash | SMS id → SMS record (JSON, delivery state included) | the outbox is the set of pending SMS: stored before the gateway is answered, updated per attempt |
 //! | `P:meta` | hash | name → JSON value (e.g. `v2_ids`: OnlineSIM's id of each listed number) | small values that must survive restarts |
 //! | `P:activation_seq` | string | last id handed out (activations and SMS) | `INCRBY` reserves id blocks atomically; never goes back, so ids are never reused |
+//! | `P:lease` | string, with a TTL | the id of the process that may write | one writer per deployment: `SET NX PX` takes it, a script renews it, every write checks it |
+//! | `P:lease_epoch` | string | how many times the lease was taken | tells a holder back from an outage whether anyone else held the lease meanwhile |
+//!
+//! **One writer.** A process writes only while it holds the lease (`store.lease`): it takes the
+//! key with `SET NX PX`, renews it every third of the lease with a script that extends it only
+//! if it still holds it, and every group commit and id reservation is a script that first checks
+//! that the key still names this process — so a process that lost the lease (paused, cut off,
+//! slow) can never write again, whatever its memory says. A process whose renewal or write
+//! finds another holder is *deposed* for good: it refuses every write and `serve` exits so its
+//! supervisor restarts it as a standby. Every acquisition increments `P:lease_epoch`, so a
+//! holder cut off from Redis longer than the lease can tell, when Redis answers again, whether
+//! anyone took the lease meanwhile: if not, its memory is still the truth and it goes on. A
+//! standby tries to take the lease every third of the lease.
 //!
 //! Writes are group-committed: [`Store::apply`] queues its batch (bounded queue) and one writer
 //! task sends everything queued meanwhile as a single `MULTI … EXEC` pipeline, so with
@@ -26,8 +39,8 @@ use futures::future::BoxFuture;
 use parking_lot::Mutex;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::de::DeserializeOwned;
-use simrelay_actors::store::{Change, Snapshot, Store, StoreError};
-use tokio::sync::{mpsc, oneshot};
+use simrelay_actors::store::{Change, Role, Snapshot, Store, StoreError};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Batches waiting for the writer; callers wait (back-pressure) when it is full.
 const QUEUE: usize = 4096;
@@ -37,6 +50,68 @@ const MAX_GROUP: usize = 512;
 const SCAN_COUNT: usize = 10_000;
 /// How often the store checks that Redis answers.
 const PING_EVERY: Duration = Duration::from_secs(1);
+/// The lease when none is configured.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
+/// The error a fenced script answers when this process is not the lease holder.
+const NOT_HOLDER: &str = "NOTHOLDER";
+
+/// The fence every write script starts with: the lease `KEYS[1]` must name `ARGV[1]`. A lease
+/// that lapsed while nobody took it (the epoch `KEYS[2]` is still `ARGV[2]`: Redis was away
+/// longer than the lease) is taken back for `ARGV[3]` ms.
+const FENCE: &str = r#"
+local holder = redis.call('GET', KEYS[1])
+if holder ~= ARGV[1] then
+  if holder or redis.call('GET', KEYS[2]) ~= ARGV[2] then
+    return redis.error_reply('NOTHOLDER the lease is held by another process')
+  end
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+end
+"#;
+
+/// Group commit, fenced: applies every `HSET key field value` triple after `ARGV[3]`.
+const FENCED_WRITE: &str = r#"
+for i = 4, #ARGV, 3 do
+  redis.call('HSET', ARGV[i], ARGV[i + 1], ARGV[i + 2])
+end
+return 1
+"#;
+
+/// Id reservation, fenced: `INCRBY KEYS[3] ARGV[4]`.
+const FENCED_INCRBY: &str = r#"
+return redis.call('INCRBY', KEYS[3], ARGV[4])
+"#;
+
+/// Taking the lease: `SET KEYS[1] ARGV[1] NX PX ARGV[2]`, and if it was free, one more
+/// acquisition counted in `KEYS[2]` (the epoch); answers the epoch, or 0 when it is held.
+const ACQUIRE: &str = r#"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return redis.call('INCR', KEYS[2])
+end
+return 0
+"#;
+
+/// Renewal: extends the lease `KEYS[1]` (to `ARGV[2]` ms) if it names `ARGV[1]`; takes it back
+/// if it lapsed and nobody took it meanwhile (the epoch `KEYS[2]` is still ours, `ARGV[3]`:
+/// Redis was away longer than the lease). Answers 1, or 0 when another process took it.
+const RENEW: &str = r#"
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+if not holder and redis.call('GET', KEYS[2]) == ARGV[3] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"#;
+
+/// Release: deletes the lease `KEYS[1]` only if it names `ARGV[1]`.
+const RELEASE: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"#;
 
 struct Keys {
     sims: String,
@@ -44,6 +119,35 @@ struct Keys {
     sms: String,
     meta: String,
     activation_seq: String,
+    lease: String,
+    lease_epoch: String,
+}
+
+/// This process's claim on the deployment's lease.
+struct Lease {
+    /// Who this process is: host, pid and start time, unique enough among processes.
+    holder: String,
+    ttl: Duration,
+    /// The epoch of this process's acquisition (0 before it took the lease).
+    epoch: std::sync::atomic::AtomicI64,
+    role: watch::Sender<Role>,
+    scripts: Scripts,
+}
+
+impl Lease {
+    fn ttl_ms(&self) -> u64 {
+        u64::try_from(self.ttl.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+}
+
+struct Scripts {
+    acquire: redis::Script,
+    write: redis::Script,
+    incrby: redis::Script,
+    renew: redis::Script,
+    release: redis::Script,
 }
 
 struct Job {
@@ -58,6 +162,7 @@ struct Inner {
     timeout: Duration,
     up: AtomicBool,
     down_reason: Mutex<Option<String>>,
+    lease: Lease,
 }
 
 /// See the module documentation.
@@ -68,8 +173,18 @@ pub struct RedisStore {
 
 impl RedisStore {
     /// Prepares the store (no connection yet: Redis may be down at start) and spawns its
-    /// writer and health tasks on the current runtime.
+    /// writer, health and lease tasks on the current runtime; the lease is [`DEFAULT_LEASE`].
     pub fn new(url: &str, prefix: &str, timeout: Duration) -> anyhow::Result<RedisStore> {
+        RedisStore::with_lease(url, prefix, timeout, DEFAULT_LEASE)
+    }
+
+    /// [`RedisStore::new`] with a lease of `lease`.
+    pub fn with_lease(
+        url: &str,
+        prefix: &str,
+        timeout: Duration,
+        lease: Duration,
+    ) -> anyhow::Result<RedisStore> {
         let client = redis::Client::open(url)
             .map_err(|e| anyhow::anyhow!("store.redis_url is not a valid Redis URL: {e}"))?;
         let inner = Arc::new(Inner {
@@ -81,15 +196,36 @@ impl RedisStore {
                 sms: format!("{prefix}:sms"),
                 meta: format!("{prefix}:meta"),
                 activation_seq: format!("{prefix}:activation_seq"),
+                lease: format!("{prefix}:lease"),
+                lease_epoch: format!("{prefix}:lease_epoch"),
             },
             timeout,
             up: AtomicBool::new(false),
             down_reason: Mutex::new(Some("not connected yet".into())),
+            lease: Lease {
+                holder: holder_id(),
+                ttl: lease,
+                epoch: std::sync::atomic::AtomicI64::new(0),
+                role: watch::channel(Role::Standby(None)).0,
+                scripts: Scripts {
+                    acquire: redis::Script::new(ACQUIRE),
+                    write: redis::Script::new(&format!("{FENCE}{FENCED_WRITE}")),
+                    incrby: redis::Script::new(&format!("{FENCE}{FENCED_INCRBY}")),
+                    renew: redis::Script::new(RENEW),
+                    release: redis::Script::new(RELEASE),
+                },
+            },
         });
         let (jobs, queue) = mpsc::channel(QUEUE);
         tokio::spawn(write_loop(Arc::clone(&inner), queue));
         tokio::spawn(watch_health(Arc::downgrade(&inner)));
+        tokio::spawn(keep_lease(Arc::downgrade(&inner)));
         Ok(RedisStore { inner, jobs })
+    }
+
+    /// This process's id in the lease.
+    pub fn holder(&self) -> &str {
+        &self.inner.lease.holder
     }
 
     /// Reads Redis's persistence settings and says loudly when acknowledged writes could be
@@ -179,29 +315,82 @@ impl Inner {
     }
 
     async fn write(&self, jobs: &[Job]) -> Result<(), StoreError> {
-        let mut pipe = redis::pipe();
-        pipe.atomic();
+        self.ensure_leader()?;
+        let mut invocation = self.lease.scripts.write.prepare_invoke();
+        self.fence_args(&mut invocation);
         for job in jobs {
             for change in &job.batch {
-                let encoded = match change {
+                let (key, field, json) = match change {
                     Change::Sim(sim) => serde_json::to_string(sim)
-                        .map(|json| (&self.keys.sims, sim.number.get(), json)),
+                        .map(|json| (&self.keys.sims, sim.number.get().to_string(), json)),
                     Change::Activation(a) => serde_json::to_string(a)
-                        .map(|json| (&self.keys.activations, a.id.get(), json)),
-                    Change::Sms(sms) => {
-                        serde_json::to_string(sms).map(|json| (&self.keys.sms, sms.id.0, json))
-                    }
+                        .map(|json| (&self.keys.activations, a.id.get().to_string(), json)),
+                    Change::Sms(sms) => serde_json::to_string(sms)
+                        .map(|json| (&self.keys.sms, sms.id.0.to_string(), json)),
                     Change::Meta { key, value } => {
-                        pipe.hset(&self.keys.meta, key, value).ignore();
-                        continue;
+                        Ok((&self.keys.meta, key.clone(), value.clone()))
                     }
                 }
                 .map_err(|e| StoreError(format!("cannot encode a record: {e}")))?;
-                pipe.hset(encoded.0, encoded.1, encoded.2).ignore();
+                invocation.arg(key).arg(field).arg(json);
             }
         }
         let mut conn = self.connection().await?;
-        self.run(pipe.query_async::<()>(&mut conn)).await
+        self.fenced(invocation.invoke_async::<i64>(&mut conn))
+            .await
+            .map(drop)
+    }
+
+    /// The keys and arguments of [`FENCE`].
+    fn fence_args(&self, invocation: &mut redis::ScriptInvocation<'_>) {
+        let lease = &self.lease;
+        invocation
+            .key(&self.keys.lease)
+            .key(&self.keys.lease_epoch)
+            .arg(&lease.holder)
+            .arg(lease.epoch.load(Ordering::Acquire))
+            .arg(lease.ttl_ms());
+    }
+
+    /// Refuses at once when this process may not write.
+    fn ensure_leader(&self) -> Result<(), StoreError> {
+        match &*self.lease.role.borrow() {
+            Role::Leader => Ok(()),
+            Role::Standby(_) => Err(StoreError(
+                "standby: this process does not hold the lease".into(),
+            )),
+            Role::Deposed => Err(StoreError(
+                "this process lost the lease; it writes nothing".into(),
+            )),
+        }
+    }
+
+    /// Runs a fenced script: a "not the holder" answer deposes this process.
+    async fn fenced<T>(
+        &self,
+        fut: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeout, fut).await {
+            Ok(Err(e)) if e.code() == Some(NOT_HOLDER) || e.to_string().contains(NOT_HOLDER) => {
+                self.depose("a write found another holder of the lease");
+                Err(StoreError(
+                    "this process lost the lease; it writes nothing".into(),
+                ))
+            }
+            Ok(Ok(value)) => {
+                self.succeeded();
+                Ok(value)
+            }
+            Ok(Err(e)) => Err(self.failed(format!("Redis error: {e}"))),
+            Err(_) => Err(self.failed(format!("Redis did not answer within {:?}", self.timeout))),
+        }
+    }
+
+    fn depose(&self, why: &str) {
+        let was = self.lease.role.send_replace(Role::Deposed);
+        if was != Role::Deposed {
+            tracing::error!(holder = %self.lease.holder, why, "lost the lease: this process writes nothing from now on");
+        }
     }
 
     /// Every field and value of a small hash.
@@ -323,11 +512,57 @@ impl Store for RedisStore {
     fn allocate_ids(&self, count: u64) -> BoxFuture<'static, Result<Range<u64>, StoreError>> {
         let inner = Arc::clone(&self.inner);
         Box::pin(async move {
+            inner.ensure_leader()?;
             let mut conn = inner.connection().await?;
-            let mut cmd = redis::cmd("INCRBY");
-            cmd.arg(&inner.keys.activation_seq).arg(count);
-            let end: u64 = inner.run(cmd.query_async(&mut conn)).await?;
+            let mut invocation = inner.lease.scripts.incrby.prepare_invoke();
+            inner.fence_args(&mut invocation);
+            invocation.key(&inner.keys.activation_seq).arg(count);
+            let end: u64 = inner.fenced(invocation.invoke_async(&mut conn)).await?;
             Ok(end.saturating_sub(count) + 1..end + 1)
+        })
+    }
+
+    fn role(&self) -> Role {
+        self.inner.lease.role.borrow().clone()
+    }
+
+    fn until_leader(&self) -> BoxFuture<'static, ()> {
+        let mut role = self.inner.lease.role.subscribe();
+        Box::pin(async move {
+            if role.wait_for(|r| *r == Role::Leader).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
+    }
+
+    fn deposed(&self) -> BoxFuture<'static, ()> {
+        let mut role = self.inner.lease.role.subscribe();
+        Box::pin(async move {
+            if role.wait_for(|r| *r == Role::Deposed).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
+    }
+
+    fn release(&self) -> BoxFuture<'static, ()> {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move {
+            let held = inner.lease.role.send_replace(Role::Deposed) == Role::Leader;
+            if !held {
+                return;
+            }
+            let released = async {
+                let mut conn = inner.connection().await?;
+                let mut invocation = inner.lease.scripts.release.key(&inner.keys.lease);
+                invocation.arg(&inner.lease.holder);
+                inner.run(invocation.invoke_async::<i64>(&mut conn)).await
+            };
+            match released.await {
+                Ok(_) => tracing::info!(holder = %inner.lease.holder, "lease released"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not release the lease; it lapses by itself")
+                }
+            }
         })
     }
 
@@ -343,5 +578,94 @@ impl Store for RedisStore {
                     .unwrap_or_else(|| "Redis unavailable".into()),
             )
         }
+    }
+}
+
+/// This process's id in the lease: host, pid and start time.
+fn holder_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".into());
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{host}:{}:{started}", std::process::id())
+}
+
+/// The lease task: a standby tries to take the lease, the holder renews it, every third of the
+/// lease. The holder is deposed when a renewal finds that another process took the lease. A
+/// holder that cannot reach Redis keeps trying (it cannot write meanwhile anyway): if the lease
+/// lapsed and the epoch shows nobody took it since, it is still the one writer and goes on.
+async fn keep_lease(inner: std::sync::Weak<Inner>) {
+    let mut last_holder: Option<String> = None;
+    loop {
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let lease = &inner.lease;
+        let every = lease.ttl / 3;
+        let ttl_ms = lease.ttl_ms();
+        let role = lease.role.borrow().clone();
+        match role {
+            Role::Deposed => return,
+            Role::Standby(_) => {
+                let attempt = async {
+                    let mut conn = inner.connection().await?;
+                    let mut acquire = lease.scripts.acquire.key(&inner.keys.lease);
+                    acquire
+                        .key(&inner.keys.lease_epoch)
+                        .arg(&lease.holder)
+                        .arg(ttl_ms);
+                    let taken: i64 = inner.run(acquire.invoke_async(&mut conn)).await?;
+                    if taken > 0 {
+                        return Ok::<_, StoreError>((taken, None));
+                    }
+                    let mut get = redis::cmd("GET");
+                    get.arg(&inner.keys.lease);
+                    let holder: Option<String> = inner.run(get.query_async(&mut conn)).await?;
+                    Ok((0, holder))
+                };
+                match attempt.await {
+                    Ok((taken, _)) if taken > 0 => {
+                        lease.epoch.store(taken, Ordering::Release);
+                        lease.role.send_replace(Role::Leader);
+                        tracing::info!(holder = %lease.holder, epoch = taken, "took the lease: this process serves");
+                    }
+                    Ok((_, holder)) => {
+                        if holder != last_holder {
+                            tracing::info!(holder = ?holder, "standby: another process holds the lease");
+                            last_holder.clone_from(&holder);
+                        }
+                        lease.role.send_replace(Role::Standby(holder));
+                    }
+                    Err(e) => tracing::debug!(error = %e, "cannot reach Redis for the lease"),
+                }
+            }
+            Role::Leader => {
+                let attempt = async {
+                    let mut conn = inner.connection().await?;
+                    let mut renew = lease.scripts.renew.key(&inner.keys.lease);
+                    renew
+                        .key(&inner.keys.lease_epoch)
+                        .arg(&lease.holder)
+                        .arg(ttl_ms)
+                        .arg(lease.epoch.load(Ordering::Acquire));
+                    let kept: i64 = inner.run(renew.invoke_async(&mut conn)).await?;
+                    Ok::<_, StoreError>(kept == 1)
+                };
+                match attempt.await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        inner.depose("another process took the lease");
+                        return;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not renew the lease; retrying"),
+                }
+            }
+        }
+        drop(inner);
+        tokio::time::sleep(every).await;
     }
 }

@@ -118,6 +118,7 @@ async fn serve(
         let bytes = body::read(payload, limits.max_body_bytes, limits.max_decoded_bytes).await?;
         let object = body::json_object(&bytes)?;
         authenticate(req, &object, state)?;
+        state.require_leader()?;
         let action = match object.get("action") {
             None | Some(Value::Null) => return Err(ApiError::missing("action")),
             Some(Value::String(s)) => Action::parse(s).ok_or_else(|| {

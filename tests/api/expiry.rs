@@ -1,17 +1,31 @@
-//! The expiry safety net under a ManualClock: no sleeping, time moves when the test says so.
+//! The expiry safety net (an operator opts into it with `expiry_grace`) under a ManualClock:
+//! no sleeping, time moves when the test says so.
+
+use std::time::Duration;
 
 use chrono::TimeDelta;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    clock_start, count, default_sims, services, settings, spawn_app, spawn_app_with, time, TestApp,
+    clock_start, count, default_sims, services, settings, spawn_app_with, time, TestApp,
 };
 
 const MEGAFON: u64 = 79161000003;
 
+/// The default test settings with the safety net on: `expiry_grace = "5m"`.
+fn with_grace() -> simrelay::config::Settings {
+    let mut s = settings(default_sims());
+    s.onlinesim.expiry_grace = Some(Duration::from_secs(300));
+    s
+}
+
+async fn spawn_app() -> TestApp {
+    spawn_app_with(with_grace()).await
+}
+
 fn ttl_and_grace(app: &TestApp) -> TimeDelta {
     let o = &app.settings.onlinesim;
-    TimeDelta::from_std(o.activation_ttl + o.expiry_grace).unwrap()
+    TimeDelta::from_std(o.activation_ttl + o.expiry_grace.expect("a grace")).unwrap()
 }
 
 #[actix_rt::test]
@@ -122,7 +136,7 @@ async fn a_finished_activation_never_expires() {
 
 #[actix_rt::test]
 async fn rent_activations_never_expire_locally() {
-    let mut s = settings(default_sims());
+    let mut s = with_grace();
     s.onlinesim.rent = true;
     s.services.offered = services(&["vk"]);
     let app = spawn_app_with(s).await;
@@ -148,4 +162,53 @@ async fn rent_activations_never_expire_locally() {
     assert_eq!(count(&services, "russia", "megafon", "rent"), Some(0));
     assert_eq!(count(&services, "russia", "megafon", "vk"), Some(1));
     assert_eq!(app.admin_activation(id).await["state"], "finished");
+}
+
+#[actix_rt::test]
+async fn a_host_clock_step_frees_nothing_before_its_time() {
+    let app = spawn_app().await;
+    let (number, id) = app.reserve("russia", "megafon", "vk").await;
+    assert_eq!(number, MEGAFON);
+    let busy = app.get_services().await;
+
+    // The host's clock jumps two hours ahead: by the wall clock the deadline has passed, but
+    // no time has, so nothing is freed.
+    app.clock.step(TimeDelta::hours(2));
+    assert_eq!(app.engine.expire_due().await, 0);
+    assert_eq!(app.admin_activation(id).await["state"], "active");
+    assert_eq!(app.admin_sim(MEGAFON).await["state"], "busy");
+    assert_eq!(app.get_services().await, busy);
+    app.assert_no_numbers("russia", "megafon", "vk", Value::Null)
+        .await;
+    assert_eq!(app.engine.armed_expiries(), 1);
+
+    // The time really passes: one second short, then due.
+    app.clock
+        .advance(ttl_and_grace(&app) - TimeDelta::seconds(1));
+    assert_eq!(app.engine.expire_due().await, 0);
+    assert_eq!(app.admin_activation(id).await["state"], "active");
+    app.clock.advance(TimeDelta::seconds(1));
+    assert_eq!(app.engine.expire_due().await, 1);
+    let activation = app.admin_activation(id).await;
+    assert_eq!(activation["state"], "expired");
+    assert_eq!(
+        time(&activation["expired_at"]),
+        clock_start() + TimeDelta::hours(2) + ttl_and_grace(&app)
+    );
+    assert_eq!(app.admin_sim(MEGAFON).await["state"], "free");
+}
+
+#[actix_rt::test]
+async fn a_backward_clock_step_does_not_free_early_either() {
+    let app = spawn_app().await;
+    let (_, id) = app.reserve("russia", "megafon", "vk").await;
+    // Back an hour, then the whole TTL + grace really passes: the wall clock still says an hour
+    // remains, and the number stays busy until it says so too.
+    app.clock.step(TimeDelta::hours(-1));
+    app.clock.advance(ttl_and_grace(&app));
+    assert_eq!(app.engine.expire_due().await, 0);
+    assert_eq!(app.admin_activation(id).await["state"], "active");
+    app.clock.advance(TimeDelta::hours(1));
+    assert_eq!(app.engine.expire_due().await, 1);
+    assert_eq!(app.admin_activation(id).await["state"], "expired");
 }

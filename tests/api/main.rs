@@ -10,4 +10,5 @@ mod gzip;
 mod helpers;
 mod operators;
 mod ops;
+mod overdue;
 mod services;

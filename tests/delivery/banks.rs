@@ -355,7 +355,14 @@ async fn bad_bank_input_is_refused_and_changes_nothing() {
 
 #[actix_rt::test]
 async fn a_put_of_100_000_sims_is_accepted_and_repeating_it_changes_nothing() {
-    let app = kz_only_app().await;
+    let mut app = kz_only_app().await;
+    // A list this big takes seconds in a debug build on a busy machine; actix may close a
+    // connection kept alive across such a request, so every request here opens its own.
+    app.client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .expect("client");
     let numbers: Vec<u64> = (0..100_000u64).map(|i| 79_280_000_000 + i).collect();
     let body = app.bank_lists("big", &numbers).await;
     assert_eq!(
@@ -392,13 +399,19 @@ async fn a_bank_silent_before_a_restart_is_silent_after_it_until_it_reports() {
             .expect("redis store"),
         )
     };
+    let first_store = store();
     let clock = crate::helpers::new_clock();
     let s = settings(vec![sim(
         &PINNED_KZ.to_string(),
         "kazakhstan",
         Some("beeline"),
     )]);
-    let before = crate::helpers::spawn_app_on_store(s.clone(), store(), clock.clone()).await;
+    let before = crate::helpers::spawn_app_on_store(
+        s.clone(),
+        std::sync::Arc::clone(&first_store),
+        clock.clone(),
+    )
+    .await;
     wait_ready(&before).await;
     before.bank_lists("quiet", &[A, B]).await;
     // A bank no SIM belongs to (a typo) is forgotten at the restart.
@@ -409,7 +422,9 @@ async fn a_bank_silent_before_a_restart_is_silent_after_it_until_it_reports() {
     assert_eq!(before.admin_banks().await["quiet"]["live"], false);
     assert_eq!(russian_vk_stock(&before).await, 1);
 
-    // A restart on the same Redis, same time: quiet is still silent, chatty still live.
+    // A restart on the same Redis, same time (the first process stops gracefully, handing
+    // the lease over): quiet is still silent, chatty still live.
+    first_store.release().await;
     let after = crate::helpers::spawn_app_on_store(s, store(), clock).await;
     wait_ready(&after).await;
     let banks = after.admin_banks().await;

@@ -111,7 +111,7 @@ impl Simrelay {
         let port = free_port();
         let mut config = format!(
             "[server]\nlisten = \"127.0.0.1:{port}\"\n\
-             [store]\nredis_url = \"{redis_url}\"\nkey_prefix = \"d\"\ncommand_timeout = \"1s\"\n\
+             [store]\nredis_url = \"{redis_url}\"\nkey_prefix = \"d\"\ncommand_timeout = \"1s\"\nlease = \"2s\"\n\
              [onlinesim]\napi_key = \"{KEY}\"\npush_sms_url = \"{push_sms_url}\"\npush_retry_interval = \"1s\"\n\
              [push_sms]\ntimeout = \"2s\"\n\
              [gateway]\ntoken = \"{GATEWAY}\"\n\

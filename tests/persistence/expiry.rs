@@ -19,6 +19,8 @@ fn settings(redis_url: &str, sims: usize) -> Settings {
     s.server.listen = "127.0.0.1:0".parse().unwrap();
     s.store.redis_url = Some(Secret::new(redis_url));
     s.onlinesim.api_key = Secret::new("k");
+    // These tests are about the automatic release, which an operator opts into.
+    s.onlinesim.expiry_grace = Some(std::time::Duration::from_secs(300));
     s.sims = (0..sims)
         .map(|i| SimEntry {
             number: Msisdn::parse(&format!("7928{i:07}")).unwrap(),
@@ -34,7 +36,10 @@ fn settings(redis_url: &str, sims: usize) -> Settings {
 }
 
 async fn start(redis: &Redis, clock: Arc<ManualClock>) -> Application {
-    let settings = settings(&redis.url(), 3);
+    start_with(redis, clock, settings(&redis.url(), 3)).await
+}
+
+async fn start_with(redis: &Redis, clock: Arc<ManualClock>, settings: Settings) -> Application {
     let store = Arc::new(
         RedisStore::new(
             &redis.url(),
@@ -78,6 +83,8 @@ async fn expiry_is_rearmed_with_the_time_that_remains() {
     let early = reserve(first.engine()).await;
     clock.advance(TimeDelta::minutes(10));
     let late = reserve(first.engine()).await;
+    // A graceful stop: the lease is handed over to the next process.
+    first.store().release().await;
     drop(first);
 
     // "Restart": a new engine on the same Redis, 5 minutes later.
@@ -91,6 +98,7 @@ async fn expiry_is_rearmed_with_the_time_that_remains() {
     assert_eq!(engine.expire_due().await, 1);
     assert_eq!(state(engine, early), ActivationState::Expired);
     assert_eq!(state(engine, late), ActivationState::Active);
+    second.store().release().await;
     drop(second);
 
     // Down for an hour: the remaining deadline has passed and fires at once after recovery.
@@ -143,4 +151,59 @@ async fn closed_activations_leave_memory_but_finish_repeats_still_succeed() {
         .finish(never, simrelay_actors::domain::FinishStatus::Sold, None)
         .await
         .is_err());
+}
+
+#[actix_rt::test]
+async fn without_a_grace_overdue_activations_survive_restarts_until_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(dir.path());
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap(),
+    ));
+    let no_grace = || {
+        let mut s = settings(&redis.url(), 3);
+        s.onlinesim.expiry_grace = None;
+        s
+    };
+
+    let first = start_with(&redis, clock.clone(), no_grace()).await;
+    let id = reserve(first.engine()).await;
+    let aid = simrelay_actors::domain::ActivationId::new(id).unwrap();
+    clock.advance(TimeDelta::hours(1));
+    assert_eq!(first.engine().expire_due().await, 0);
+    assert_eq!(first.engine().overdue_count(), 1);
+    first.store().release().await;
+    drop(first);
+
+    // Down for a day: after recovery it is still active, its number busy, overdue.
+    clock.advance(TimeDelta::days(1));
+    let second = start_with(&redis, clock.clone(), no_grace()).await;
+    let engine = second.engine();
+    assert_eq!(engine.armed_expiries(), 0);
+    assert_eq!(engine.expire_due().await, 0);
+    assert_eq!(state(engine, id), ActivationState::Active);
+    assert_eq!(engine.overdue_count(), 1);
+    assert_eq!(engine.overdue_activations(10)[0].id, aid);
+    assert_eq!(engine.stock().countries[0].any[0].1, 2);
+
+    // The operator releases it: durable, the number free.
+    let released = engine.release(aid).await.unwrap();
+    assert_eq!(released.state, ActivationState::Expired);
+    assert_eq!(engine.overdue_count(), 0);
+    assert_eq!(engine.stock().countries[0].any[0].1, 3);
+    second.store().release().await;
+    drop(second);
+
+    let third = start_with(&redis, clock.clone(), no_grace()).await;
+    let engine = third.engine();
+    assert_eq!(state(engine, id), ActivationState::Expired);
+    assert_eq!(engine.active_activations(), 0);
+    assert_eq!(engine.stock().countries[0].any[0].1, 3);
+    // A late FINISH still applies.
+    let outcome = engine
+        .finish(aid, simrelay_actors::domain::FinishStatus::Sold, None)
+        .await
+        .unwrap();
+    assert_eq!(outcome, simrelay_actors::FinishOutcome::Applied);
+    assert_eq!(state(engine, id), ActivationState::Finished);
 }

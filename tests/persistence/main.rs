@@ -6,4 +6,5 @@ mod support;
 
 mod crash;
 mod expiry;
+mod lease;
 mod outage;

@@ -120,6 +120,8 @@ pub struct Simrelay {
 }
 
 pub const KEY: &str = "test-key";
+/// The lease of every test process: a killed holder is replaced within this long.
+pub const LEASE_SECS: u64 = 2;
 pub const ADMIN: &str = "test-admin";
 
 impl Simrelay {
@@ -127,7 +129,7 @@ impl Simrelay {
     pub fn start(dir: &Path, redis_url: &str, sims: usize) -> Simrelay {
         let port = free_port();
         let mut config = format!(
-            "[server]\nlisten = \"127.0.0.1:{port}\"\n[store]\nredis_url = \"{redis_url}\"\nkey_prefix = \"t\"\ncommand_timeout = \"1s\"\n\
+            "[server]\nlisten = \"127.0.0.1:{port}\"\n[store]\nredis_url = \"{redis_url}\"\nkey_prefix = \"t\"\ncommand_timeout = \"1s\"\nlease = \"{LEASE_SECS}s\"\n\
              [onlinesim]\napi_key = \"{KEY}\"\n[admin]\ntoken = \"{ADMIN}\"\n[log]\nfilter = \"warn\"\n"
         );
         for i in 0..sims {
@@ -192,6 +194,37 @@ impl Simrelay {
                 self.log()
             );
         }
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// Sends a signal (`STOP`, `CONT`, `TERM`, …) to the process.
+    pub fn signal(&self, name: &str) {
+        if let Some(pid) = self.pid() {
+            let status = Command::new("kill")
+                .args([&format!("-{name}"), &pid.to_string()])
+                .status()
+                .expect("kill runs");
+            assert!(status.success(), "kill -{name} {pid}");
+        }
+    }
+
+    /// Waits up to `limit` for the process to exit by itself; its exit code, if it did.
+    pub fn exited_within(&mut self, limit: Duration) -> Option<i32> {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    self.child = None;
+                    return Some(status.code().unwrap_or(-1));
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
     }
 
     /// Starts the same binary with the same config again.

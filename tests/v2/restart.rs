@@ -117,7 +117,7 @@ impl Simrelay {
     fn on_port(dir: &Path, redis_url: &str, v2_base_url: &str, port: u16) -> Simrelay {
         let config = format!(
             "[server]\nlisten = \"127.0.0.1:{port}\"\n\
-             [store]\nredis_url = \"{redis_url}\"\nkey_prefix = \"v2t\"\ncommand_timeout = \"1s\"\n\
+             [store]\nredis_url = \"{redis_url}\"\nkey_prefix = \"v2t\"\ncommand_timeout = \"1s\"\nlease = \"2s\"\n\
              [onlinesim]\nmode = \"v2\"\napi_key = \"{API_KEY}\"\nv2_base_url = \"{v2_base_url}\"\n\
              push_retry_interval = \"1s\"\nv2_timeout = \"2s\"\n\
              [gateway]\ntoken = \"{GATEWAY_TOKEN}\"\n[admin]\ntoken = \"{ADMIN}\"\n\
