@@ -70,6 +70,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Set aside a record recovery cannot read (the error names KEY and FIELD): it moves to
+    /// `<prefix>:quarantine` and the number it names is blocked until you unblock it.
+    Quarantine {
+        /// The Redis key, e.g. simrelay:activations.
+        key: String,
+        /// The field, e.g. the activation id.
+        field: String,
+        /// Config file (default: config/simrelay.toml if present, else built-in defaults).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 /// Which running server an admin command talks to, and with which token.
@@ -292,6 +303,21 @@ pub fn run() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Quarantine { key, field, config } => {
+            let done = Settings::load(config.as_deref()).and_then(|(settings, _)| {
+                crate::store::quarantine::quarantine(&settings, &key, &field)
+            });
+            match done {
+                Ok(line) => {
+                    say(&line);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::V2 { config, request } => match v2_request(config, request) {
             Ok(table) => {
                 say(&table);
@@ -311,13 +337,17 @@ pub fn run() -> ExitCode {
                 }
             };
             crate::telemetry::init(&settings.log);
+            let drain_limit = crate::startup::drain_limit(&settings);
             let outcome = actix_web::rt::System::new().block_on(async move {
                 let app = Application::build(settings, Arc::new(SystemClock)).await?;
                 let store = app.store();
+                let engine = app.engine().clone();
                 let deposed = store.deposed();
                 tokio::select! {
                     served = app.run_until_stopped() => {
-                        // A graceful stop hands the lease over at once.
+                        // SMS deliveries in flight end and their outcomes are written while this
+                        // process still holds the lease; then a graceful stop hands it over.
+                        engine.drain_deliveries(drain_limit).await;
                         store.release().await;
                         served?;
                     }

@@ -13,7 +13,7 @@ use actix_web::middleware::Compress;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use simrelay_actors::store::Store;
-use simrelay_actors::{Clock, Engine};
+use simrelay_actors::{Clock, Engine, EngineError};
 use tracing_actix_web::TracingLogger;
 
 use crate::config::{CountryTable, FilteringMode, Mode, Settings};
@@ -37,11 +37,12 @@ impl Application {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
         let store: Arc<dyn Store> = match &settings.store.redis_url {
             Some(url) => {
-                let redis = Arc::new(RedisStore::with_lease(
+                let redis = Arc::new(RedisStore::open(
                     url.expose(),
                     &settings.store.key_prefix,
                     settings.store.command_timeout,
                     settings.store.lease,
+                    settings.store.archive_ttl,
                 )?);
                 let check = Arc::clone(&redis);
                 actix_web::rt::spawn(async move {
@@ -72,6 +73,11 @@ impl Application {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Application> {
+        if settings.onlinesim.keep_closed.is_some() {
+            tracing::warn!(
+                "onlinesim.keep_closed is deprecated: it sets store.archive_after; rename it"
+            );
+        }
         if settings.onlinesim.api_key.is_empty() {
             tracing::warn!("onlinesim.api_key is empty: every v1 request will be refused");
         }
@@ -136,9 +142,20 @@ impl Application {
             .await
             .is_ok()
         {
-            if let Err(e) = recover(&state, sims.clone()).await {
-                tracing::error!(error = %e, "recovery failed; retrying in the background");
-                actix_web::rt::spawn(keep_recovering(state.clone(), sims));
+            match state.engine.recover(sims.clone()).await {
+                Ok(_) => {
+                    state.readiness.set_ready();
+                    tracing::info!(sims = state.engine.sim_count(), "state recovered; ready");
+                }
+                // A store this simrelay cannot read: refuse to start.
+                Err(EngineError::Schema(why)) => anyhow::bail!("{why}"),
+                Err(e) => {
+                    state
+                        .readiness
+                        .set_not_ready(format!("recovering state from the store: {e}"));
+                    tracing::error!(error = %e, "recovery failed; retrying in the background");
+                    actix_web::rt::spawn(keep_recovering(state.clone(), sims));
+                }
             }
         } else {
             state
@@ -194,7 +211,7 @@ impl Application {
     }
 }
 
-async fn recover(state: &AppState, sims: Vec<simrelay_actors::SimSpec>) -> anyhow::Result<()> {
+async fn recover(state: &AppState, sims: Vec<simrelay_actors::SimSpec>) -> Result<(), EngineError> {
     match state.engine.recover(sims).await {
         Ok(_) => {
             state.readiness.set_ready();
@@ -205,9 +222,22 @@ async fn recover(state: &AppState, sims: Vec<simrelay_actors::SimSpec>) -> anyho
             state
                 .readiness
                 .set_not_ready(format!("recovering state from the store: {e}"));
-            Err(e.into())
+            Err(e)
         }
     }
+}
+
+/// How long a graceful stop waits for the SMS deliveries in flight: one attempt's timeout (the
+/// platform's), one write of its outcome, and a second of margin.
+pub fn drain_limit(settings: &Settings) -> Duration {
+    let attempt = match settings.onlinesim.mode {
+        Mode::V1 => settings.push_sms.timeout,
+        Mode::V2 if settings.onlinesim.v2_batch => {
+            settings.onlinesim.v2_timeout + settings.onlinesim.v2_batch_every
+        }
+        Mode::V2 => settings.onlinesim.v2_timeout,
+    };
+    attempt + settings.store.command_timeout + Duration::from_secs(1)
 }
 
 /// How long start-up waits for the lease before it serves as a standby (a lone process takes it
@@ -218,13 +248,16 @@ const LEASE_AT_START: Duration = Duration::from_secs(2);
 /// attempt at once.
 async fn keep_recovering(state: AppState, sims: Vec<simrelay_actors::SimSpec>) {
     let mut delay = Duration::from_secs(1);
-    if recover(&state, sims.clone()).await.is_ok() {
-        return;
+    match recover(&state, sims.clone()).await {
+        Ok(()) => return,
+        Err(EngineError::Schema(why)) => return tracing::error!("{why}; not retrying"),
+        Err(_) => {}
     }
     loop {
         tokio::time::sleep(delay).await;
         match recover(&state, sims.clone()).await {
             Ok(()) => return,
+            Err(EngineError::Schema(why)) => return tracing::error!("{why}; not retrying"),
             Err(e) => tracing::warn!(error = %e, retry_in = ?delay, "recovery failed"),
         }
         delay = (delay * 2).min(Duration::from_secs(30));

@@ -54,8 +54,9 @@ pub struct EngineSettings {
     /// Cancelled activations (FINISH 4) after which a number is not offered for that service
     /// again.
     pub max_cancels: u8,
-    /// Closed activations and settled SMS stay in memory this long (the store keeps them).
-    pub keep_closed: Duration,
+    /// Closed activations and settled SMS older than this leave memory and the hot state for
+    /// the store's archive.
+    pub archive_after: Duration,
     /// Two SMS with the same number, sender and text received this close together are one.
     pub dedup_window: Duration,
     /// Our-side filtering: SMS that do not belong to the ordered service are held.
@@ -146,7 +147,7 @@ impl Default for EngineSettings {
             offered: Vec::new(),
             get_number_deadline: Duration::from_secs(3),
             max_cancels: 4,
-            keep_closed: Duration::from_secs(7 * 24 * 3600),
+            archive_after: Duration::from_secs(7 * 24 * 3600),
             dedup_window: Duration::from_secs(120),
             filter: None,
             forward_unmatched: false,
@@ -266,6 +267,9 @@ pub enum EngineError {
     /// The store could not make the change durable; nothing was acknowledged.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The store's layout is not one this engine can read; retrying will not help.
+    #[error("{0}")]
+    Schema(String),
     /// No activation has this id.
     #[error("unknown activation {0}")]
     UnknownActivation(ActivationId),
@@ -411,7 +415,7 @@ impl Engine {
             |s| &s.expiry.queue,
             expiry::release_due,
         ));
-        actix::spawn(prune_loop(Arc::downgrade(&shared)));
+        actix::spawn(crate::archive::run(Arc::downgrade(&shared)));
         actix::spawn(outbox::run(Arc::downgrade(&shared)));
         actix::spawn(deadlines::run(
             Arc::downgrade(&shared),
@@ -437,8 +441,17 @@ impl Engine {
             return Ok(None);
         }
         let report = recovery::recover(&self.shared, sims).await?;
-        prune(&self.shared);
         self.shared.ready.store(true, Ordering::Release);
+        // Old history the store still held hot (e.g. written before the archive existed) leaves
+        // at once, behind readiness rather than before it.
+        let shared = Arc::downgrade(&self.shared);
+        actix::spawn(async move {
+            if let Some(shared) = shared.upgrade() {
+                if let Err(e) = crate::archive::archive_due(&shared).await {
+                    tracing::warn!(error = %e, "archiving after recovery failed; the next pass tries again");
+                }
+            }
+        });
         self.shared.expiry.wake();
         self.shared.banks.deadlines.wake();
         self.shared.seals.wake();
@@ -945,10 +958,22 @@ impl Engine {
         }
     }
 
-    /// Drops closed activations and settled SMS older than `keep_closed` from memory (they
-    /// stay in the store). Runs by itself every ten minutes; answers how many records it dropped.
-    pub fn prune(&self) -> usize {
-        prune(&self.shared)
+    /// Moves closed activations and settled SMS older than `archive_after` out of memory and
+    /// the hot state into the store's archive. Runs by itself every ten minutes; answers how
+    /// many records moved.
+    pub async fn archive_due(&self) -> Result<usize, EngineError> {
+        Ok(crate::archive::archive_due(&self.shared).await?)
+    }
+
+    /// One activation, wherever it is: in memory, or in the store (hot or archived).
+    pub async fn find_activation(
+        &self,
+        id: ActivationId,
+    ) -> Result<Option<ActivationRecord>, EngineError> {
+        match self.shared.ledger.get(id) {
+            Some(record) => Ok(Some(record)),
+            None => Ok(self.shared.store.activation(id).await?),
+        }
     }
 
     /// How many activations are active.
@@ -1000,6 +1025,12 @@ impl Engine {
     /// itself; tests call it after moving a manual clock). Answers how many it attempted.
     pub async fn deliver_due(&self) -> usize {
         outbox::deliver_due(&self.shared).await
+    }
+
+    /// Graceful stop of SMS delivery: no attempt starts any more; waits up to `limit` for those
+    /// in flight to end and their outcomes to be stored. Answers whether they all did in time.
+    pub async fn drain_deliveries(&self, limit: Duration) -> bool {
+        outbox::drain(&self.shared, limit).await
     }
 
     /// The newest SMS, optionally in one state.
@@ -1060,26 +1091,4 @@ fn not_active(record: &ActivationRecord) -> EngineError {
         "activation {} is {state}, not active; nothing changed",
         record.id
     ))
-}
-
-fn prune(shared: &Shared) -> usize {
-    let horizon = crate::clock::earlier(shared.clock.now(), shared.settings.keep_closed);
-    let dropped = shared.ledger.prune(horizon) + shared.sms.prune(horizon);
-    if dropped > 0 {
-        tracing::debug!(dropped, "closed records dropped from memory");
-    }
-    dropped
-}
-
-/// Prunes memory every ten minutes while the engine lives.
-async fn prune_loop(shared: std::sync::Weak<Shared>) {
-    loop {
-        tokio::time::sleep(Duration::from_secs(600)).await;
-        match shared.upgrade() {
-            Some(shared) => {
-                prune(&shared);
-            }
-            None => return,
-        }
-    }
 }

@@ -122,21 +122,47 @@ impl Ledger {
         }
     }
 
-    /// Drops activations closed before `horizon`; answers how many.
-    pub(crate) fn prune(&self, horizon: chrono::DateTime<chrono::Utc>) -> usize {
-        let mut dropped = 0;
+    /// Closed activations (finished or expired) closed before `horizon`, at most `limit`: what
+    /// leaves the hot state for the archive.
+    pub(crate) fn closed_before(
+        &self,
+        horizon: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Vec<ActivationRecord> {
+        let mut out = Vec::new();
         for shard in &self.shards {
-            let mut shard = shard.lock();
-            let before = shard.len();
-            shard.retain(|_, r| {
-                r.state == ActivationState::Active
-                    || r.expired_at
-                        .or(r.finished_at)
-                        .is_none_or(|closed| closed >= horizon)
-            });
-            dropped += before - shard.len();
+            let shard = shard.lock();
+            out.extend(
+                shard
+                    .values()
+                    .filter(|r| {
+                        r.state != ActivationState::Active
+                            && r.expired_at
+                                .or(r.finished_at)
+                                .is_some_and(|closed| closed < horizon)
+                    })
+                    .take(limit.saturating_sub(out.len()))
+                    .cloned(),
+            );
+            if out.len() >= limit {
+                break;
+            }
         }
-        dropped
+        out
+    }
+
+    /// Drops archived activations from memory (the closed ones among `ids`: one that became
+    /// active again meanwhile cannot, ids are never reused).
+    pub(crate) fn forget(&self, ids: &[ActivationId]) {
+        for id in ids {
+            let mut shard = self.shard(*id).lock();
+            if shard
+                .get(id)
+                .is_some_and(|r| r.state != ActivationState::Active)
+            {
+                shard.remove(id);
+            }
+        }
     }
 
     /// The number's most recent activation ids.

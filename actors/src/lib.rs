@@ -6,6 +6,7 @@
 //! The crate knows nothing of HTTP or Redis: the server wires it to its edges and to a store
 //! implementation, tests and benches drive it directly.
 
+mod archive;
 mod banks;
 pub mod clock;
 mod deadlines;
@@ -32,3 +33,4 @@ pub use engine::{
     SmsReceipt, Stock, StockCountry,
 };
 pub use outbox::{DeliveryOutcome, DeliverySettings, SmsSink};
+pub use recovery::{SCHEMA_KEY, SCHEMA_VERSION};

@@ -15,6 +15,11 @@ use crate::engine::{EngineError, Shared, SimSpec};
 use crate::number::NumberState;
 use crate::store::{Change, SimRecord};
 
+/// The layout of the records this engine writes.
+pub const SCHEMA_VERSION: u32 = 1;
+/// The meta key that holds it.
+pub const SCHEMA_KEY: &str = "schema_version";
+
 /// What recovery found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecoveryReport {
@@ -42,6 +47,35 @@ pub(crate) async fn recover(
     );
     let now = shared.clock.now();
     let mut changes = Vec::new();
+
+    // The store's layout: written at the first start; a newer one than this engine knows is
+    // refused (it could misread it), an older one is migrated (what serde's defaults fill in).
+    let version = snapshot
+        .meta
+        .iter()
+        .find(|(key, _)| key == SCHEMA_KEY)
+        .map(|(_, value)| value.trim().parse::<u32>());
+    match version {
+        Some(Ok(v)) if v > SCHEMA_VERSION => {
+            return Err(EngineError::Schema(format!(
+                "the store's schema version is {v}, newer than this simrelay understands \
+                 ({SCHEMA_VERSION}): run the simrelay that wrote it, or a newer one"
+            )))
+        }
+        Some(Err(e)) => {
+            return Err(EngineError::Schema(format!(
+                "the store's schema version is unreadable ({e}): meta key {SCHEMA_KEY}"
+            )))
+        }
+        Some(Ok(v)) if v == SCHEMA_VERSION => {}
+        _ => {
+            tracing::info!(version = SCHEMA_VERSION, "store schema version written");
+            changes.push(Change::Meta {
+                key: SCHEMA_KEY.to_owned(),
+                value: SCHEMA_VERSION.to_string(),
+            });
+        }
+    }
 
     // Which numbers are busy: the active activations say so. Two active activations on one
     // number cannot come from simrelay's atomic writes; should a store ever hold them, the

@@ -136,20 +136,32 @@ impl SmsLedger {
         inner.by_id.insert(record.id, record);
     }
 
-    /// Drops settled SMS (not pending) accepted before `horizon`; answers how many.
-    pub(crate) fn prune(&self, horizon: DateTime<Utc>) -> usize {
-        let mut inner = self.inner.lock();
-        let old: Vec<SmsRecord> = inner
+    /// Settled SMS (not pending, not waiting for parts) accepted before `horizon`, at most
+    /// `limit`: what leaves the hot state for the archive.
+    pub(crate) fn settled_before(&self, horizon: DateTime<Utc>, limit: usize) -> Vec<SmsRecord> {
+        self.inner
+            .lock()
             .by_id
             .values()
             .filter(|r| {
                 !matches!(r.state, SmsState::Pending | SmsState::Assembling)
                     && r.accepted_at < horizon
             })
+            .take(limit)
             .cloned()
-            .collect();
-        for r in &old {
-            inner.by_id.remove(&r.id);
+            .collect()
+    }
+
+    /// Drops archived SMS from memory, with their indexes and counts.
+    pub(crate) fn forget(&self, ids: &[SmsId]) {
+        let mut inner = self.inner.lock();
+        for id in ids {
+            let Some(r) = inner.by_id.remove(id) else {
+                continue;
+            };
+            if let Some(n) = inner.per_state.get_mut(&r.state) {
+                *n = n.saturating_sub(1);
+            }
             if let Some(gid) = &r.gateway_id {
                 inner.by_gateway_id.remove(&(r.number, gid.clone()));
             }
@@ -161,9 +173,9 @@ impl SmsLedger {
                 {
                     inner.by_gateway_id.remove(&(r.number, gid.clone()));
                 }
-                let key = parts_key(r, &multipart.reference);
+                let key = parts_key(&r, &multipart.reference);
                 if let Some(ids) = inner.by_parts.get_mut(&key) {
-                    ids.retain(|id| *id != r.id);
+                    ids.retain(|i| *i != r.id);
                     if ids.is_empty() {
                         inner.by_parts.remove(&key);
                     }
@@ -171,14 +183,13 @@ impl SmsLedger {
             }
             if let Some(a) = r.activation_id {
                 if let Some(list) = inner.by_activation.get_mut(&a) {
-                    list.retain(|id| *id != r.id);
+                    list.retain(|i| *i != r.id);
                     if list.is_empty() {
                         inner.by_activation.remove(&a);
                     }
                 }
             }
         }
-        old.len()
     }
 
     /// The SMS a gateway already posted under this id for this number.

@@ -117,8 +117,20 @@ pub trait Store: Send + Sync + 'static {
     /// Reserves `count` fresh activation ids: never handed out before, never handed out again.
     fn allocate_ids(&self, count: u64) -> BoxFuture<'static, Result<Range<u64>, StoreError>>;
 
-    /// One activation, for FINISH repeats of activations no longer kept in memory. `None` when
-    /// the store keeps nothing beyond what it loads (the default).
+    /// Moves closed activations and settled SMS out of the hot state (what [`Store::load`]
+    /// reads) into the archive, all or nothing. Archived activations stay findable by
+    /// [`Store::activation`] until the archive drops them. The default keeps everything hot.
+    fn archive(
+        &self,
+        _activations: Vec<ActivationRecord>,
+        _sms: Vec<SmsRecord>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        Box::pin(futures::future::ready(Ok(())))
+    }
+
+    /// One activation, hot or archived, for FINISH repeats and admin lookups of activations no
+    /// longer kept in memory. `None` when the store keeps nothing beyond what it loads (the
+    /// default).
     fn activation(
         &self,
         _id: ActivationId,

@@ -133,7 +133,10 @@ async fn activation(
 ) -> Result<HttpResponse, ApiError> {
     authorise(&req, &state)?;
     let id = activation_id(&path)?;
-    let record = state.engine.activation(id).ok_or_else(|| {
+    // In memory, or (closed long ago) in the store's archive; an archived activation's SMS
+    // are archived with it and not listed.
+    let in_memory = state.engine.activation(id).is_some();
+    let record = state.engine.find_activation(id).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "UNKNOWN_ACTIVATION",
@@ -143,7 +146,7 @@ async fn activation(
     let sms = state.engine.sms_of(id);
     Ok(json_response(
         StatusCode::OK,
-        &json!({ "activation": record, "sms": sms }),
+        &json!({ "activation": record, "sms": sms, "archived": !in_memory }),
     ))
 }
 

@@ -98,6 +98,13 @@ pub struct StoreSettings {
     /// renewing is replaced by a standby within this long.
     #[serde(with = "humantime_serde")]
     pub lease: Duration,
+    /// Closed activations and settled SMS older than this leave memory and what recovery reads
+    /// for the archive.
+    #[serde(with = "humantime_serde")]
+    pub archive_after: Duration,
+    /// Archived records are deleted this long after they were archived.
+    #[serde(with = "humantime_serde")]
+    pub archive_ttl: Duration,
 }
 
 impl Default for StoreSettings {
@@ -107,6 +114,8 @@ impl Default for StoreSettings {
             key_prefix: "simrelay".into(),
             command_timeout: Duration::from_secs(2),
             lease: Duration::from_secs(10),
+            archive_after: Duration::from_secs(7 * 24 * 3600),
+            archive_ttl: Duration::from_secs(90 * 24 * 3600),
         }
     }
 }
@@ -211,10 +220,13 @@ pub struct OnlineSimSettings {
     /// Internal GET_NUMBER deadline (the platform gives up at 10 s).
     #[serde(with = "humantime_serde")]
     pub get_number_deadline: Duration,
-    /// Closed activations and settled SMS stay in memory this long (the store keeps them all;
-    /// a FINISH for an older one is looked up there).
-    #[serde(with = "humantime_serde")]
-    pub keep_closed: Duration,
+    /// Deprecated alias of `store.archive_after` (when set, it wins, with a warning).
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub keep_closed: Option<Duration>,
     /// Offer the `rent` service.
     pub rent: bool,
     /// How GET_NUMBER answers when nothing fits.
@@ -241,7 +253,7 @@ impl Default for OnlineSimSettings {
             activation_ttl: Duration::from_secs(900),
             expiry_grace: None,
             get_number_deadline: Duration::from_secs(3),
-            keep_closed: Duration::from_secs(7 * 24 * 3600),
+            keep_closed: None,
             rent: false,
             no_numbers_reply: NoNumbersReply::NoNumbers,
         }
@@ -578,6 +590,14 @@ impl Settings {
         Ok(())
     }
 
+    /// When closed records are archived: `store.archive_after`, or the deprecated
+    /// `onlinesim.keep_closed` when that is set.
+    pub fn archive_after(&self) -> Duration {
+        self.onlinesim
+            .keep_closed
+            .unwrap_or(self.store.archive_after)
+    }
+
     /// The MCC-MNC → operator table in use.
     pub fn operator_table(&self) -> anyhow::Result<OperatorTable> {
         match &self.gateway.operators_file {
@@ -618,7 +638,7 @@ impl Settings {
             offered,
             get_number_deadline: self.onlinesim.get_number_deadline,
             max_cancels: 4,
-            keep_closed: self.onlinesim.keep_closed,
+            archive_after: self.archive_after(),
             dedup_window: self.gateway.dedup_window,
             filter: None,
             forward_unmatched: self.onlinesim.mode == Mode::V2,
@@ -663,4 +683,31 @@ impl Settings {
 /// An MCC-MNC is 5 or 6 digits.
 pub fn plausible_mcc_mnc(code: &str) -> bool {
     (5..=6).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_toml(text: &str) -> Settings {
+        Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string(text))
+            .extract()
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn keep_closed_is_a_deprecated_alias_of_archive_after() {
+        let defaults = Settings::default();
+        assert_eq!(defaults.archive_after(), Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(
+            defaults.store.archive_ttl,
+            Duration::from_secs(90 * 24 * 3600)
+        );
+        let new = from_toml("[store]\narchive_after = \"2d\"\n");
+        assert_eq!(new.archive_after(), Duration::from_secs(2 * 24 * 3600));
+        let old = from_toml("[onlinesim]\nkeep_closed = \"3d\"\n");
+        assert_eq!(old.archive_after(), Duration::from_secs(3 * 24 * 3600));
+        assert!(old.validate().is_ok());
+    }
 }

@@ -16,6 +16,8 @@ struct Inner {
     sms: HashMap<SmsId, SmsRecord>,
     meta: HashMap<String, String>,
     next_id: u64,
+    /// Archived activations: not loaded at recovery, still found by id.
+    archived: HashMap<ActivationId, ActivationRecord>,
 }
 
 /// Keeps every record in process memory; batches apply under one lock, so they are atomic.
@@ -64,11 +66,33 @@ impl Store for MemoryStore {
         Box::pin(future::ready(Ok(snapshot)))
     }
 
+    fn archive(
+        &self,
+        activations: Vec<ActivationRecord>,
+        sms: Vec<SmsRecord>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let mut inner = self.inner.lock();
+        for a in activations {
+            inner.activations.remove(&a.id);
+            inner.archived.insert(a.id, a);
+        }
+        // Archived SMS are only ever read back by nobody: the memory store drops them.
+        for s in sms {
+            inner.sms.remove(&s.id);
+        }
+        Box::pin(future::ready(Ok(())))
+    }
+
     fn activation(
         &self,
         id: ActivationId,
     ) -> BoxFuture<'static, Result<Option<ActivationRecord>, StoreError>> {
-        let found = self.inner.lock().activations.get(&id).cloned();
+        let inner = self.inner.lock();
+        let found = inner
+            .activations
+            .get(&id)
+            .or_else(|| inner.archived.get(&id))
+            .cloned();
         Box::pin(future::ready(Ok(found)))
     }
 

@@ -9,6 +9,7 @@
 //! | `P:sms` | hash | SMS id → SMS record (JSON, delivery state included) | the outbox is the set of pending SMS: stored before the gateway is answered, updated per attempt |
 //! | `P:meta` | hash | name → JSON value (e.g. `v2_ids`: OnlineSIM's id of each listed number) | small values that must survive restarts |
 //! | `P:activation_seq` | string | last id handed out (activations and SMS) | `INCRBY` reserves id blocks atomically; never goes back, so ids are never reused |
+//! | `P:archive:activations:N`, `P:archive:sms:N` | hashes with a TTL | id → record, ids `N·1024 … N·1024+1023`, closed longer than `store.archive_after` | history leaves the hot hashes (recovery never reads it) but a FINISH repeat still finds it; the hash expires `store.archive_ttl` after its last record arrived |
 //! | `P:lease` | string, with a TTL | the id of the process that may write | one writer per deployment: `SET NX PX` takes it, a script renews it, every write checks it |
 //! | `P:lease_epoch` | string | how many times the lease was taken | tells a holder back from an outage whether anyone else held the lease meanwhile |
 //!
@@ -52,6 +53,8 @@ const SCAN_COUNT: usize = 10_000;
 const PING_EVERY: Duration = Duration::from_secs(1);
 /// The lease when none is configured.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
+/// How long archived records are kept when nothing is configured.
+pub const DEFAULT_ARCHIVE_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
 /// The error a fenced script answers when this process is not the lease holder.
 const NOT_HOLDER: &str = "NOTHOLDER";
 
@@ -80,6 +83,21 @@ return 1
 const FENCED_INCRBY: &str = r#"
 return redis.call('INCRBY', KEYS[3], ARGV[4])
 "#;
+
+/// Archive, fenced: after `ARGV[4]` (the archive TTL in ms), each quadruple (hot hash, archive
+/// hash, field, record) moves the record to the archive hash, whose TTL restarts.
+const FENCED_ARCHIVE: &str = r#"
+for i = 5, #ARGV, 4 do
+  redis.call('HSET', ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
+  redis.call('HDEL', ARGV[i], ARGV[i + 2])
+  redis.call('PEXPIRE', ARGV[i + 1], ARGV[4])
+end
+return 1
+"#;
+
+/// Archived records per archive hash: ids `n * 1024 .. (n + 1) * 1024` share one hash (ids grow
+/// with time, so a hash fills within days and expires as a whole).
+const ARCHIVE_SPAN: u64 = 1024;
 
 /// Taking the lease: `SET KEYS[1] ARGV[1] NX PX ARGV[2]`, and if it was free, one more
 /// acquisition counted in `KEYS[2]` (the epoch); answers the epoch, or 0 when it is held.
@@ -121,6 +139,17 @@ struct Keys {
     activation_seq: String,
     lease: String,
     lease_epoch: String,
+    prefix: String,
+}
+
+impl Keys {
+    fn archived_activations(&self, id: u64) -> String {
+        format!("{}:archive:activations:{}", self.prefix, id / ARCHIVE_SPAN)
+    }
+
+    fn archived_sms(&self, id: u64) -> String {
+        format!("{}:archive:sms:{}", self.prefix, id / ARCHIVE_SPAN)
+    }
 }
 
 /// This process's claim on the deployment's lease.
@@ -143,6 +172,7 @@ impl Lease {
 }
 
 struct Scripts {
+    archive: redis::Script,
     acquire: redis::Script,
     write: redis::Script,
     incrby: redis::Script,
@@ -163,6 +193,8 @@ struct Inner {
     up: AtomicBool,
     down_reason: Mutex<Option<String>>,
     lease: Lease,
+    /// How long archived records are kept.
+    archive_ttl: Duration,
 }
 
 /// See the module documentation.
@@ -185,6 +217,17 @@ impl RedisStore {
         timeout: Duration,
         lease: Duration,
     ) -> anyhow::Result<RedisStore> {
+        RedisStore::open(url, prefix, timeout, lease, DEFAULT_ARCHIVE_TTL)
+    }
+
+    /// [`RedisStore::with_lease`], archived records kept `archive_ttl`.
+    pub fn open(
+        url: &str,
+        prefix: &str,
+        timeout: Duration,
+        lease: Duration,
+        archive_ttl: Duration,
+    ) -> anyhow::Result<RedisStore> {
         let client = redis::Client::open(url)
             .map_err(|e| anyhow::anyhow!("store.redis_url is not a valid Redis URL: {e}"))?;
         let inner = Arc::new(Inner {
@@ -198,16 +241,19 @@ impl RedisStore {
                 activation_seq: format!("{prefix}:activation_seq"),
                 lease: format!("{prefix}:lease"),
                 lease_epoch: format!("{prefix}:lease_epoch"),
+                prefix: prefix.to_owned(),
             },
             timeout,
             up: AtomicBool::new(false),
             down_reason: Mutex::new(Some("not connected yet".into())),
+            archive_ttl,
             lease: Lease {
                 holder: holder_id(),
                 ttl: lease,
                 epoch: std::sync::atomic::AtomicI64::new(0),
                 role: watch::channel(Role::Standby(None)).0,
                 scripts: Scripts {
+                    archive: redis::Script::new(&format!("{FENCE}{FENCED_ARCHIVE}")),
                     acquire: redis::Script::new(ACQUIRE),
                     write: redis::Script::new(&format!("{FENCE}{FENCED_WRITE}")),
                     incrby: redis::Script::new(&format!("{FENCE}{FENCED_INCRBY}")),
@@ -284,14 +330,19 @@ impl Inner {
         Ok(conn)
     }
 
-    /// Runs one Redis future under the store's timeout, keeping the up/down state.
+    /// Runs one Redis future under the store's timeout, keeping the up/down state. For the
+    /// holder of the lease only a write says the store is up (fenced writes and the health
+    /// probe, [`watch_health`]): a Redis that refuses writes (maxmemory, a replica, MISCONF)
+    /// still answers reads and lease renewals, which must not bring readiness back.
     async fn run<T>(
         &self,
         fut: impl std::future::Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, StoreError> {
         match tokio::time::timeout(self.timeout, fut).await {
             Ok(Ok(value)) => {
-                self.succeeded();
+                if *self.lease.role.borrow() != Role::Leader {
+                    self.succeeded();
+                }
                 Ok(value)
             }
             Ok(Err(e)) => Err(self.failed(format!("Redis error: {e}"))),
@@ -307,6 +358,20 @@ impl Inner {
     }
 
     fn failed(&self, reason: String) -> StoreError {
+        // Redis up but refusing writes says so in its error; name it plainly for /readyz.
+        let refusal = if reason.contains("OOM") {
+            Some("OOM, Redis reached maxmemory")
+        } else if reason.contains("ReadOnly") || reason.contains("READONLY") {
+            Some("READONLY, Redis is a replica")
+        } else if reason.contains("MISCONF") {
+            Some("MISCONF, Redis cannot persist to disk")
+        } else {
+            None
+        };
+        let reason = match refusal {
+            Some(why) => format!("Redis refuses writes ({why}): {reason}"),
+            None => reason,
+        };
         if self.up.swap(false, Ordering::AcqRel) {
             tracing::error!(%reason, "Redis store is down");
         }
@@ -405,19 +470,19 @@ impl Inner {
         let mut conn = self.connection().await?;
         let mut out = Vec::new();
         let mut cursor = String::from("0");
-        let mut corrupt = 0usize;
         let mut next_report = 100_000;
         loop {
             let mut cmd = redis::cmd("HSCAN");
             cmd.arg(key).arg(&cursor).arg("COUNT").arg(SCAN_COUNT);
             let (next, flat): (String, Vec<String>) = self.run(cmd.query_async(&mut conn)).await?;
             for pair in flat.chunks(2) {
+                let field = pair.first().map_or("?", String::as_str);
                 match pair.get(1).map(|v| serde_json::from_str::<T>(v)) {
                     Some(Ok(record)) => out.push(record),
-                    _ => {
-                        corrupt += 1;
-                        tracing::error!(key, field = ?pair.first(), "unreadable record in Redis; skipped");
-                    }
+                    // Skipping it would forget what it says (an activation: its number would be
+                    // sold again): recovery stops, and an operator decides.
+                    Some(Err(e)) => return Err(unreadable(key, field, &e.to_string())),
+                    None => return Err(unreadable(key, field, "no value")),
                 }
             }
             if out.len() >= next_report {
@@ -428,9 +493,6 @@ impl Inner {
                 break;
             }
             cursor = next;
-        }
-        if corrupt > 0 {
-            tracing::error!(key, corrupt, "records skipped during recovery");
         }
         Ok(out)
     }
@@ -452,16 +514,38 @@ async fn write_loop(inner: Arc<Inner>, mut queue: mpsc::Receiver<Job>) {
     }
 }
 
+/// Once a second: the holder of the lease probes with a fenced write that changes nothing, any
+/// other process PINGs. Both notice an idle outage and drive the connection manager's
+/// reconnection; the probe also notices Redis refusing writes while nothing is written (OOM at
+/// `maxmemory`, READONLY as a replica, MISCONF after a failed save: each also answers PING) and
+/// says when it takes writes again, and finds a lost lease (it deposes like any fenced write).
 async fn watch_health(inner: std::sync::Weak<Inner>) {
+    // After the fence, `SET NX` of the lease this process holds: a write command, refused
+    // whenever Redis refuses writes, that modifies nothing (no AOF entry, no fsync).
+    const PROBE: &str = "redis.call('SET', KEYS[1], ARGV[1], 'NX')\nreturn 1\n";
+    let probe = redis::Script::new(&format!("{FENCE}{PROBE}"));
     loop {
         tokio::time::sleep(PING_EVERY).await;
         let Some(inner) = inner.upgrade() else {
             return;
         };
-        if let Ok(mut conn) = inner.connection().await {
-            let _ = inner
-                .run(redis::cmd("PING").query_async::<String>(&mut conn))
-                .await;
+        let Ok(mut conn) = inner.connection().await else {
+            continue;
+        };
+        let role = inner.lease.role.borrow().clone();
+        match role {
+            Role::Leader => {
+                let mut invocation = probe.prepare_invoke();
+                inner.fence_args(&mut invocation);
+                let _ = inner
+                    .fenced(invocation.invoke_async::<i64>(&mut conn))
+                    .await;
+            }
+            Role::Standby(_) | Role::Deposed => {
+                let _ = inner
+                    .run(redis::cmd("PING").query_async::<String>(&mut conn))
+                    .await;
+            }
         }
     }
 }
@@ -492,6 +576,41 @@ impl Store for RedisStore {
         })
     }
 
+    fn archive(
+        &self,
+        activations: Vec<simrelay_actors::domain::ActivationRecord>,
+        sms: Vec<simrelay_actors::domain::SmsRecord>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move {
+            inner.ensure_leader()?;
+            let encode = |e: serde_json::Error| StoreError(format!("cannot encode a record: {e}"));
+            let mut invocation = inner.lease.scripts.archive.prepare_invoke();
+            inner.fence_args(&mut invocation);
+            invocation.arg(u64::try_from(inner.archive_ttl.as_millis()).unwrap_or(u64::MAX));
+            for a in &activations {
+                let id = a.id.get();
+                invocation
+                    .arg(&inner.keys.activations)
+                    .arg(inner.keys.archived_activations(id))
+                    .arg(id)
+                    .arg(serde_json::to_string(a).map_err(encode)?);
+            }
+            for m in &sms {
+                invocation
+                    .arg(&inner.keys.sms)
+                    .arg(inner.keys.archived_sms(m.id.0))
+                    .arg(m.id.0)
+                    .arg(serde_json::to_string(m).map_err(encode)?);
+            }
+            let mut conn = inner.connection().await?;
+            inner
+                .fenced(invocation.invoke_async::<i64>(&mut conn))
+                .await
+                .map(drop)
+        })
+    }
+
     fn activation(
         &self,
         id: simrelay_actors::domain::ActivationId,
@@ -500,9 +619,21 @@ impl Store for RedisStore {
         let inner = Arc::clone(&self.inner);
         Box::pin(async move {
             let mut conn = inner.connection().await?;
-            let mut cmd = redis::cmd("HGET");
-            cmd.arg(&inner.keys.activations).arg(id.get());
-            let json: Option<String> = inner.run(cmd.query_async(&mut conn)).await?;
+            // Hot first (a late FINISH may have written it back), then the archive.
+            let mut json = None;
+            for key in [
+                inner.keys.activations.clone(),
+                inner.keys.archived_activations(id.get()),
+            ] {
+                let mut cmd = redis::cmd("HGET");
+                cmd.arg(key).arg(id.get());
+                json = inner
+                    .run(cmd.query_async::<Option<String>>(&mut conn))
+                    .await?;
+                if json.is_some() {
+                    break;
+                }
+            }
             json.map(|j| serde_json::from_str(&j))
                 .transpose()
                 .map_err(|e| StoreError(format!("unreadable activation {id} in Redis: {e}")))
@@ -668,4 +799,15 @@ async fn keep_lease(inner: std::sync::Weak<Inner>) {
         drop(inner);
         tokio::time::sleep(every).await;
     }
+}
+
+/// The error of a record recovery cannot read: names it and says what to do.
+fn unreadable(key: &str, field: &str, why: &str) -> StoreError {
+    let message = format!(
+        "unreadable record in Redis: key {key} field {field}: {why}. Nothing is served until it \
+         is dealt with: repair it, or set it aside with `simrelay quarantine {key} {field}` (its \
+         number is then blocked: never issued until you unblock it)"
+    );
+    tracing::error!("{message}");
+    StoreError(message)
 }

@@ -1,6 +1,7 @@
 //! Integration tests that drive simrelay through its real HTTP stack.
 
 mod admin;
+mod archive;
 mod bad_input;
 mod concurrency;
 mod exclusions;

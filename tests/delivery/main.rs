@@ -1,11 +1,13 @@
 //! The SIM-bank side and SMS delivery: the gateway API (SIMs in ports, SMS intake), PUSH_SMS to
 //! a fake OnlineSIM platform (wire format, retries, terminal answers, back-off, redelivery),
-//! our-side filtering, delivery metrics, and delivery across a SIGKILL with Redis.
+//! our-side filtering, delivery metrics, delivery across a SIGKILL with Redis, and nothing
+//! pushed again after SUCCESS (SIGTERM mid-push, Redis refusing or stalling writes).
 
 mod helpers;
 mod platform;
 
 mod banks;
+mod confirmed;
 mod filtering;
 mod intake;
 mod metrics;

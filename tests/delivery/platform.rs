@@ -35,6 +35,9 @@ pub enum Reply {
     Slow(Duration),
     /// Never answers while the test runs.
     Hang,
+    /// Answers SUCCESS once the test lets it go ([`Platform::release_held`]): the test acts
+    /// (signals a process, pauses Redis) while the request is in flight, then lets it answer.
+    Held,
 }
 
 impl Reply {
@@ -63,7 +66,7 @@ impl Reply {
 
     /// Whether this answer confirms the SMS.
     pub fn is_success(&self) -> bool {
-        matches!(self, Reply::Success | Reply::Slow(_))
+        matches!(self, Reply::Success | Reply::Slow(_) | Reply::Held)
     }
 }
 
@@ -103,6 +106,8 @@ struct Inner {
     default: Reply,
     requests: Vec<Recorded>,
     clock: Option<Arc<ManualClock>>,
+    /// One permit per held request the test let go.
+    gate: Arc<tokio::sync::Semaphore>,
 }
 
 /// The fake platform. Dropping it stops the server.
@@ -133,6 +138,7 @@ impl Platform {
             default: Reply::Success,
             requests: Vec::new(),
             clock,
+            gate: Arc::new(tokio::sync::Semaphore::new(0)),
         }));
         let data = web::Data::new(Arc::clone(&inner));
         let server = HttpServer::new(move || {
@@ -171,6 +177,11 @@ impl Platform {
     /// Answers every unscripted request with `reply`.
     pub fn always(&self, reply: Reply) {
         self.inner.lock().default = reply;
+    }
+
+    /// Lets `n` requests answered [`Reply::Held`] answer SUCCESS (those waiting, or the next).
+    pub fn release_held(&self, n: usize) {
+        self.inner.lock().gate.add_permits(n);
     }
 
     /// Every request so far, oldest first.
@@ -238,6 +249,7 @@ async fn handle(
         raw.clone()
     };
     let json = serde_json::from_slice(&decoded).unwrap_or(Value::Null);
+    let gate = Arc::clone(&inner.lock().gate);
     let reply = {
         let mut inner = inner.lock();
         let reply = inner
@@ -265,6 +277,12 @@ async fn handle(
         Reply::Success => success(),
         Reply::Slow(d) => {
             actix_rt::time::sleep(d).await;
+            success()
+        }
+        Reply::Held => {
+            if let Ok(permit) = gate.acquire().await {
+                permit.forget();
+            }
             success()
         }
         Reply::Hang => {

@@ -1,7 +1,8 @@
 //! Delivery across a SIGKILL: the real binary on a private redis-server, the platform failing
 //! while simrelay is killed mid-retry; after the restart delivery continues until SUCCESS and
 //! each SMS is confirmed exactly once. Real time (1 s retries): it crosses processes.
-//! The process helpers are adapted from `tests/persistence/support.rs`.
+//! The process helpers are adapted from `tests/persistence/support.rs` (shared with
+//! `confirmed.rs`).
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -26,7 +27,7 @@ fn free_port() -> u16 {
 }
 
 /// Waits for a condition that depends on another process; fails the test after `limit`.
-async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
+pub(crate) async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -86,6 +87,28 @@ impl Redis {
     pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
+
+    /// Sends a signal (`STOP`, `CONT`, …) to the redis-server.
+    pub(crate) fn signal(&self, name: &str) {
+        let pid = self.child.as_ref().expect("redis-server runs").id();
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} {pid}");
+    }
+
+    /// The stored record of one SMS (key prefix `d`), read straight from Redis.
+    pub(crate) fn sms_record(&self, id: u64) -> Option<Value> {
+        let client = redis::Client::open(self.url()).unwrap();
+        let mut conn = client.get_connection().ok()?;
+        let json: Option<String> = redis::cmd("HGET")
+            .arg("d:sms")
+            .arg(id)
+            .query(&mut conn)
+            .ok()?;
+        serde_json::from_str(&json?).ok()
+    }
 }
 
 impl Drop for Redis {
@@ -98,7 +121,7 @@ impl Drop for Redis {
 }
 
 /// The real simrelay binary on a Redis store, delivering to `push_sms_url` every second.
-struct Simrelay {
+pub(crate) struct Simrelay {
     port: u16,
     config: PathBuf,
     log: PathBuf,
@@ -108,12 +131,23 @@ struct Simrelay {
 
 impl Simrelay {
     fn start(dir: &Path, redis_url: &str, push_sms_url: &str, sims: usize) -> Simrelay {
+        Simrelay::start_with(dir, redis_url, push_sms_url, sims, "2s")
+    }
+
+    /// [`Simrelay::start`] with another `push_sms.timeout`.
+    pub(crate) fn start_with(
+        dir: &Path,
+        redis_url: &str,
+        push_sms_url: &str,
+        sims: usize,
+        push_timeout: &str,
+    ) -> Simrelay {
         let port = free_port();
         let mut config = format!(
             "[server]\nlisten = \"127.0.0.1:{port}\"\n\
              [store]\nredis_url = \"{redis_url}\"\nkey_prefix = \"d\"\ncommand_timeout = \"1s\"\nlease = \"2s\"\n\
              [onlinesim]\napi_key = \"{KEY}\"\npush_sms_url = \"{push_sms_url}\"\npush_retry_interval = \"1s\"\n\
-             [push_sms]\ntimeout = \"2s\"\n\
+             [push_sms]\ntimeout = \"{push_timeout}\"\n\
              [gateway]\ntoken = \"{GATEWAY}\"\n\
              [admin]\ntoken = \"{ADMIN}\"\n[log]\nfilter = \"warn\"\n"
         );
@@ -156,28 +190,60 @@ impl Simrelay {
         self.child = Some(child);
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// SIGKILL.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
     }
 
-    fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         assert!(self.child.is_none());
         self.spawn();
+    }
+
+    /// Sends SIGTERM (a graceful stop) without waiting.
+    pub(crate) fn terminate(&self) {
+        let pid = self.child.as_ref().expect("simrelay runs").id();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM {pid}");
+    }
+
+    /// Waits up to `limit` for the process to exit by itself; its exit code, if it did.
+    pub(crate) async fn exited_within(&mut self, limit: Duration) -> Option<i32> {
+        let started = Instant::now();
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    self.child = None;
+                    return Some(status.code().unwrap_or(-1));
+                }
+            }
+            if started.elapsed() >= limit {
+                return None;
+            }
+            actix_rt::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Whether the listener accepts connections.
+    pub(crate) fn listening(&self) -> bool {
+        std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
     }
 
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    async fn wait_ready(&self) {
+    pub(crate) async fn wait_ready(&self) {
         eventually(Duration::from_secs(20), "simrelay ready", || async {
             match self.http.get(self.url("/readyz")).send().await {
                 Ok(r) => r.status() == 200,
@@ -187,7 +253,7 @@ impl Simrelay {
         .await;
     }
 
-    async fn get_number(&self) -> (u64, u64) {
+    pub(crate) async fn get_number(&self) -> (u64, u64) {
         let body: Value = self
             .http
             .post(self.url("/onlinesim/v1"))
@@ -206,7 +272,7 @@ impl Simrelay {
     }
 
     /// Posts an SMS with gateway id `text`: (sms_id, activation_id, duplicate).
-    async fn post_sms(&self, number: u64, text: &str) -> (u64, Option<u64>, bool) {
+    pub(crate) async fn post_sms(&self, number: u64, text: &str) -> (u64, Option<u64>, bool) {
         let response = self
             .http
             .post(self.url("/gateway/sms"))
@@ -238,7 +304,7 @@ impl Simrelay {
         (status, response.json().await.unwrap())
     }
 
-    async fn sms(&self) -> Vec<Value> {
+    pub(crate) async fn sms(&self) -> Vec<Value> {
         let body: Value = self
             .http
             .get(self.url("/admin/sms"))
@@ -260,7 +326,7 @@ impl Drop for Simrelay {
 }
 
 /// Attempts per SMS text, and how many of them the platform answered SUCCESS.
-fn per_text(platform: &Platform) -> BTreeMap<String, (usize, usize)> {
+pub(crate) fn per_text(platform: &Platform) -> BTreeMap<String, (usize, usize)> {
     let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for r in platform.requests() {
         let entry = out.entry(r.text().to_owned()).or_default();

@@ -112,13 +112,19 @@ async fn expiry_is_rearmed_with_the_time_that_remains() {
 }
 
 #[actix_rt::test]
-async fn closed_activations_leave_memory_but_finish_repeats_still_succeed() {
+async fn closed_activations_are_archived_and_finish_repeats_still_succeed_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let redis = Redis::start(dir.path());
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap(),
     ));
-    let app = start(&redis, clock.clone()).await;
+    // Without a grace: the active activation stays active however long it runs.
+    let no_grace = || {
+        let mut s = settings(&redis.url(), 3);
+        s.onlinesim.expiry_grace = None;
+        s
+    };
+    let app = start_with(&redis, clock.clone(), no_grace()).await;
     let engine = app.engine();
     let id = reserve(engine).await;
     let aid = simrelay_actors::domain::ActivationId::new(id).unwrap();
@@ -127,24 +133,62 @@ async fn closed_activations_leave_memory_but_finish_repeats_still_succeed() {
         .await
         .unwrap();
     let active = reserve(engine).await;
-    // Within keep_closed (7 days) the closed activation stays in memory.
+    let hot = |field: u64| -> bool {
+        let mut conn = redis::Client::open(redis.url())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        redis::cmd("HEXISTS")
+            .arg("simrelay:activations")
+            .arg(field)
+            .query(&mut conn)
+            .unwrap()
+    };
+    // Within archive_after (7 days) the closed activation stays hot.
     clock.advance(TimeDelta::days(6));
-    assert_eq!(engine.prune(), 0);
+    assert_eq!(engine.archive_due().await.unwrap(), 0);
+    assert!(hot(id));
     clock.advance(TimeDelta::days(2));
-    assert_eq!(engine.prune(), 1);
-    assert!(engine.activation(aid).is_none());
-    // Active ones are never dropped.
+    assert_eq!(engine.archive_due().await.unwrap(), 1);
+    assert!(engine.activation(aid).is_none(), "left memory");
+    assert!(!hot(id), "left the hot hash recovery reads");
+    // Archived for archive_ttl (90 days), as a whole bucket of ids.
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let bucket = format!("simrelay:archive:activations:{}", id / 1024);
+    let ttl: i64 = redis::cmd("TTL").arg(&bucket).query(&mut conn).unwrap();
+    assert!(
+        (89 * 24 * 3600..=90 * 24 * 3600).contains(&ttl),
+        "{bucket} expires in {ttl} s"
+    );
+    // Active ones never leave.
     assert_eq!(state(engine, active), ActivationState::Active);
-    // A late repeat is answered from Redis, and changes nothing.
+    assert!(hot(active));
+    // A late repeat is answered from the archive, and changes nothing.
     let outcome = engine
         .finish(aid, simrelay_actors::domain::FinishStatus::Sold, None)
         .await
         .unwrap();
     assert_eq!(outcome, simrelay_actors::FinishOutcome::Repeat);
-    assert_eq!(
-        engine.activation(aid).unwrap().state,
-        ActivationState::Finished
+
+    // After a restart recovery does not read it, and the repeat still succeeds.
+    app.store().release().await;
+    drop(app);
+    let again = start_with(&redis, clock.clone(), no_grace()).await;
+    let engine = again.engine();
+    assert!(
+        engine.activation(aid).is_none(),
+        "recovery read the archive"
     );
+    let outcome = engine
+        .finish(aid, simrelay_actors::domain::FinishStatus::Sold, None)
+        .await
+        .unwrap();
+    assert_eq!(outcome, simrelay_actors::FinishOutcome::Repeat);
+    let found = engine.find_activation(aid).await.unwrap().unwrap();
+    assert_eq!(found.state, ActivationState::Finished);
     // An id that never existed is still unknown.
     let never = simrelay_actors::domain::ActivationId::new(999_999).unwrap();
     assert!(engine

@@ -8,3 +8,5 @@ mod crash;
 mod expiry;
 mod lease;
 mod outage;
+mod refused;
+mod strict;

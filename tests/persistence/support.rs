@@ -196,6 +196,11 @@ impl Simrelay {
         }
     }
 
+    /// Its config file.
+    pub fn config_path(&self) -> &Path {
+        &self.config
+    }
+
     /// The process id, while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(|c| c.id())
