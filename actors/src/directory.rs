@@ -22,7 +22,23 @@ const SHARDS: usize = 64;
 /// a pointer, not a whole record.
 enum Entry {
     Idle(Box<NumberState>),
-    Live(Addr<NumberActor>),
+    /// Its actor, and whether the number is configured (to restore it if the actor dies).
+    Live(Addr<NumberActor>, bool),
+    /// Its actor died without handing its state back (a handler panicked): the number stays
+    /// known and off sale while its last durable state is read back from the store.
+    Lost {
+        pinned: bool,
+        restoring: bool,
+    },
+}
+
+/// Why a number has no actor to talk to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Missing {
+    /// simrelay does not know the number.
+    Unknown,
+    /// Its state is being restored from the store.
+    Lost,
 }
 
 /// Every known number: its state when idle, its actor when live.
@@ -60,29 +76,77 @@ impl Directory {
         true
     }
 
-    /// The live actor of a number, activating one if the number is idle; `None` for unknown
-    /// numbers.
-    pub(crate) fn actor(&self, number: Msisdn, shared: &Arc<Shared>) -> Option<Addr<NumberActor>> {
+    /// The live actor of a number, activating one if the number is idle.
+    pub(crate) fn actor(
+        &self,
+        number: Msisdn,
+        shared: &Arc<Shared>,
+    ) -> Result<Addr<NumberActor>, Missing> {
         let mut shard = self.shard(number).lock();
-        match shard.remove(&number)? {
-            Entry::Live(addr) if addr.connected() => {
-                shard.insert(number, Entry::Live(addr.clone()));
-                Some(addr)
+        match shard.remove(&number).ok_or(Missing::Unknown)? {
+            Entry::Live(addr, pinned) if addr.connected() => {
+                shard.insert(number, Entry::Live(addr.clone(), pinned));
+                Ok(addr)
             }
-            Entry::Live(_) => {
-                // An actor only stops after retiring, which replaces its entry; a dead Live
-                // entry would mean lost state, so say so loudly and keep the number unusable.
-                tracing::error!(%number, "number actor stopped without retiring");
-                None
+            Entry::Live(_, pinned) => {
+                // An actor only stops after retiring, which replaces its entry: this one died
+                // with the number's state. Never forget the number (a gateway report would
+                // recreate it blank): keep it known, off sale, and read it back from the store.
+                tracing::error!(%number, "number actor stopped without handing its state back; the number is off sale until its state is restored from the store");
+                shard.insert(
+                    number,
+                    Entry::Lost {
+                        pinned,
+                        restoring: true,
+                    },
+                );
+                drop(shard);
+                shared.index.lock().take_off_sale(number);
+                actix::spawn(restore(Arc::clone(shared), number, pinned));
+                Err(Missing::Lost)
+            }
+            Entry::Lost { pinned, restoring } => {
+                // Any request for it (an operator's too) tries the store again.
+                shard.insert(
+                    number,
+                    Entry::Lost {
+                        pinned,
+                        restoring: true,
+                    },
+                );
+                if !restoring {
+                    actix::spawn(restore(Arc::clone(shared), number, pinned));
+                }
+                Err(Missing::Lost)
             }
             Entry::Idle(state) => {
+                let pinned = state.pinned;
                 let shared = Arc::clone(shared);
                 let addr = NumberActor::start_in_arbiter(&self.arbiter, move |_| {
                     NumberActor::new(*state, shared)
                 });
-                shard.insert(number, Entry::Live(addr.clone()));
-                Some(addr)
+                shard.insert(number, Entry::Live(addr.clone(), pinned));
+                Ok(addr)
             }
+        }
+    }
+
+    /// Puts a lost number's state back; false if the number is not lost (any more).
+    fn restore_state(&self, state: NumberState) -> bool {
+        let mut shard = self.shard(state.number()).lock();
+        match shard.get(&state.number()) {
+            Some(Entry::Lost { .. }) => {
+                shard.insert(state.number(), Entry::Idle(Box::new(state)));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Marks a lost number as waiting for an operator (no restore in progress).
+    fn restore_failed(&self, number: Msisdn) {
+        if let Some(Entry::Lost { restoring, .. }) = self.shard(number).lock().get_mut(&number) {
+            *restoring = false;
         }
     }
 
@@ -110,7 +174,7 @@ impl Directory {
     ) -> Option<Option<T>> {
         match self.shard(number).lock().get(&number)? {
             Entry::Idle(state) => Some(Some(f(state))),
-            Entry::Live(_) => Some(None),
+            Entry::Live(..) | Entry::Lost { .. } => Some(None),
         }
     }
 
@@ -129,16 +193,44 @@ impl Directory {
         let mut out = Vec::new();
         for shard in &self.shards {
             for (number, entry) in shard.lock().iter() {
-                out.push((
-                    *number,
-                    match entry {
-                        Entry::Idle(state) => Peek::Idle(NumberState::clone(state)),
-                        Entry::Live(_) => Peek::Live,
-                    },
-                ));
+                let peek = match entry {
+                    Entry::Idle(state) => Peek::Idle(NumberState::clone(state)),
+                    Entry::Live(..) => Peek::Live,
+                    // Being restored: listed once it is back.
+                    Entry::Lost { .. } => continue,
+                };
+                out.push((*number, peek));
             }
         }
         out.sort_unstable_by_key(|(n, _)| *n);
         out
     }
+}
+
+/// Reads a lost number's last durable state back from the store and lists it again; retried
+/// with back-off while the store is unreachable. A number the store does not know stays off
+/// sale until an operator acts (any request for it tries again).
+async fn restore(shared: Arc<Shared>, number: Msisdn, pinned: bool) {
+    let mut wait = std::time::Duration::from_secs(1);
+    for _ in 0..8 {
+        match shared.store.sim(number).await {
+            Ok(Some(record)) => {
+                let state = NumberState { record, pinned };
+                let facts = state.facts(shared.settings.max_cancels);
+                if shared.directory.restore_state(state) {
+                    shared.index.lock().update(number, facts);
+                    tracing::warn!(%number, "number restored from its last durable state");
+                }
+                return;
+            }
+            Ok(None) => break,
+            Err(e) => {
+                tracing::warn!(%number, error = %e, "cannot read the number's state back yet");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(30));
+            }
+        }
+    }
+    tracing::error!(%number, "the number's state could not be restored; it stays off sale until an operator acts");
+    shared.directory.restore_failed(number);
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::banks::{self, BankView, Banks};
 use crate::clock::Clock;
 use crate::deadlines::{self, Deadlines};
-use crate::directory::{Directory, Peek};
+use crate::directory::{Directory, Missing, Peek};
 use crate::dispatcher::{Dispatcher, GetNumber};
 use crate::domain::{
     ActivationId, ActivationRecord, ActivationState, BankName, CountryName, ExclusionSet,
@@ -367,7 +367,12 @@ where
         let addr = shared
             .directory
             .actor(number, shared)
-            .ok_or(EngineError::UnknownNumber(number))?;
+            .map_err(|missing| match missing {
+                Missing::Unknown => EngineError::UnknownNumber(number),
+                Missing::Lost => EngineError::Unavailable(format!(
+                    "number {number} is being restored from the store; try again"
+                )),
+            })?;
         match addr.send(msg.clone()).await {
             Ok(Err(NumberError::Retired)) | Err(MailboxError::Closed) => continue,
             Ok(Ok(value)) => return Ok(value),
@@ -885,6 +890,21 @@ impl Engine {
             }
         }
         Ok(out)
+    }
+
+    /// Stops the number's actor without handing its state back, as a panicking handler would.
+    /// For tests of the recovery of such a number; never called by simrelay itself.
+    #[doc(hidden)]
+    pub async fn crash_actor_for_tests(&self, number: Msisdn) -> Result<(), EngineError> {
+        let addr = self
+            .shared
+            .directory
+            .actor(number, &self.shared)
+            .map_err(|_| EngineError::UnknownNumber(number))?;
+        addr.send(crate::number::Crash)
+            .await
+            .map_err(|e| EngineError::Unavailable(e.to_string()))?
+            .map_err(|e| EngineError::Refused(e.to_string()))
     }
 
     /// One SIM.

@@ -358,6 +358,16 @@ impl AvailabilityIndex {
         self.listings.get(&number).is_some_and(|l| l.facts.online)
     }
 
+    /// Takes a number off sale whatever its facts say (its state is being restored).
+    pub(crate) fn take_off_sale(&mut self, number: Msisdn) {
+        self.remove(number);
+        if let Some(listing) = self.listings.get_mut(&number) {
+            listing.facts.available = false;
+            listing.facts.listed = false;
+            self.listing_version.send_modify(|v| *v += 1);
+        }
+    }
+
     /// Takes a bank's SIMs off sale (silent) or puts them back (configured SIMs stay).
     pub(crate) fn set_bank_silent(&mut self, bank: &BankName, silent: bool) {
         if self.silent.contains(bank) == silent {

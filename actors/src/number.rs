@@ -217,6 +217,22 @@ pub(crate) enum SimChange {
 #[rtype(result = "Result<(), NumberError>")]
 pub(crate) struct Update(pub(crate) SimChange);
 
+/// Stop at once without handing the state back, as a panicking handler would: what
+/// [`Engine::crash_actor_for_tests`](crate::Engine::crash_actor_for_tests) sends.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<(), NumberError>")]
+pub(crate) struct Crash;
+
+impl Handler<Crash> for NumberActor {
+    type Result = Result<(), NumberError>;
+
+    fn handle(&mut self, _: Crash, ctx: &mut Context<Self>) -> Self::Result {
+        self.retired = true;
+        ctx.stop();
+        Ok(())
+    }
+}
+
 /// Read the number's state.
 #[derive(Message, Clone)]
 #[rtype(result = "Result<SimView, NumberError>")]

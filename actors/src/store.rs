@@ -117,6 +117,12 @@ pub trait Store: Send + Sync + 'static {
     /// Reserves `count` fresh activation ids: never handed out before, never handed out again.
     fn allocate_ids(&self, count: u64) -> BoxFuture<'static, Result<Range<u64>, StoreError>>;
 
+    /// One SIM's record, to restore a number whose actor died. `None` when the store does not
+    /// keep it (the default).
+    fn sim(&self, _number: Msisdn) -> BoxFuture<'static, Result<Option<SimRecord>, StoreError>> {
+        Box::pin(futures::future::ready(Ok(None)))
+    }
+
     /// Moves closed activations and settled SMS out of the hot state (what [`Store::load`]
     /// reads) into the archive, all or nothing. Archived activations stay findable by
     /// [`Store::activation`] until the archive drops them. The default keeps everything hot.

@@ -66,6 +66,16 @@ impl Store for MemoryStore {
         Box::pin(future::ready(Ok(snapshot)))
     }
 
+    fn sim(&self, number: Msisdn) -> BoxFuture<'static, Result<Option<SimRecord>, StoreError>> {
+        let found = self
+            .inner
+            .lock()
+            .sims
+            .get(&number)
+            .map(|s| SimRecord::clone(s));
+        Box::pin(future::ready(Ok(found)))
+    }
+
     fn archive(
         &self,
         activations: Vec<ActivationRecord>,

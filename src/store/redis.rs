@@ -195,6 +195,9 @@ struct Inner {
     lease: Lease,
     /// How long archived records are kept.
     archive_ttl: Duration,
+    /// BENCHMARK ONLY (see [`RedisStore::unfenced_for_benchmarks`]): group commits as a plain
+    /// `MULTI … EXEC` without the lease check. Always false in simrelay itself.
+    bench_unfenced: AtomicBool,
 }
 
 /// See the module documentation.
@@ -247,6 +250,7 @@ impl RedisStore {
             up: AtomicBool::new(false),
             down_reason: Mutex::new(Some("not connected yet".into())),
             archive_ttl,
+            bench_unfenced: AtomicBool::new(false),
             lease: Lease {
                 holder: holder_id(),
                 ttl: lease,
@@ -267,6 +271,23 @@ impl RedisStore {
         tokio::spawn(watch_health(Arc::downgrade(&inner)));
         tokio::spawn(keep_lease(Arc::downgrade(&inner)));
         Ok(RedisStore { inner, jobs })
+    }
+
+    // ---- BENCHMARK ONLY (benches/load.rs, issue 9): not used by simrelay itself. ----
+    /// BENCHMARK ONLY: [`RedisStore::new`] whose group commits are a plain `MULTI … EXEC`
+    /// pipeline of the same `HSET`s, without the fence script — the commit as it was before the
+    /// lease — so `benches/load.rs` can measure what fencing costs. The lease is still taken
+    /// and renewed (the store becomes leader and serves as usual); only the group commit skips
+    /// the check. Never use it to serve: a process that lost its lease could still write.
+    #[doc(hidden)]
+    pub fn unfenced_for_benchmarks(
+        url: &str,
+        prefix: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<RedisStore> {
+        let store = RedisStore::new(url, prefix, timeout)?;
+        store.inner.bench_unfenced.store(true, Ordering::Release);
+        Ok(store)
     }
 
     /// This process's id in the lease.
@@ -381,6 +402,9 @@ impl Inner {
 
     async fn write(&self, jobs: &[Job]) -> Result<(), StoreError> {
         self.ensure_leader()?;
+        if self.bench_unfenced.load(Ordering::Acquire) {
+            return self.write_unfenced_for_benchmarks(jobs).await;
+        }
         let mut invocation = self.lease.scripts.write.prepare_invoke();
         self.fence_args(&mut invocation);
         for job in jobs {
@@ -404,6 +428,32 @@ impl Inner {
         self.fenced(invocation.invoke_async::<i64>(&mut conn))
             .await
             .map(drop)
+    }
+
+    /// BENCHMARK ONLY ([`RedisStore::unfenced_for_benchmarks`]): [`Inner::write`] as a plain
+    /// `MULTI … EXEC` pipeline of the same `HSET`s, no lease check.
+    async fn write_unfenced_for_benchmarks(&self, jobs: &[Job]) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for job in jobs {
+            for change in &job.batch {
+                let (key, field, json) = match change {
+                    Change::Sim(sim) => serde_json::to_string(sim)
+                        .map(|json| (&self.keys.sims, sim.number.get().to_string(), json)),
+                    Change::Activation(a) => serde_json::to_string(a)
+                        .map(|json| (&self.keys.activations, a.id.get().to_string(), json)),
+                    Change::Sms(sms) => serde_json::to_string(sms)
+                        .map(|json| (&self.keys.sms, sms.id.0.to_string(), json)),
+                    Change::Meta { key, value } => {
+                        Ok((&self.keys.meta, key.clone(), value.clone()))
+                    }
+                }
+                .map_err(|e| StoreError(format!("cannot encode a record: {e}")))?;
+                pipe.hset(key, field, json).ignore();
+            }
+        }
+        let mut conn = self.connection().await?;
+        self.fenced(pipe.query_async::<()>(&mut conn)).await
     }
 
     /// The keys and arguments of [`FENCE`].
@@ -573,6 +623,22 @@ impl Store for RedisStore {
                 sms: inner.scan(&inner.keys.sms).await?,
                 meta: inner.scan_raw(&inner.keys.meta).await?,
             })
+        })
+    }
+
+    fn sim(
+        &self,
+        number: simrelay_actors::domain::Msisdn,
+    ) -> BoxFuture<'static, Result<Option<simrelay_actors::store::SimRecord>, StoreError>> {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move {
+            let mut conn = inner.connection().await?;
+            let mut cmd = redis::cmd("HGET");
+            cmd.arg(&inner.keys.sims).arg(number.get());
+            let json: Option<String> = inner.run(cmd.query_async(&mut conn)).await?;
+            json.map(|j| serde_json::from_str(&j))
+                .transpose()
+                .map_err(|e| StoreError(format!("unreadable SIM {number} in Redis: {e}")))
         })
     }
 

@@ -10,6 +10,7 @@ mod banks;
 mod confirmed;
 mod filtering;
 mod intake;
+mod lost;
 mod metrics;
 mod multipart;
 mod restart;
