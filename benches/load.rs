@@ -9,6 +9,10 @@
 //! * simrelay: gzip GET_NUMBER (russia, any, vk) → gzip FINISH_ACTIVATION status 5, repeated;
 //! * simrelay on Redis (`LOAD_REDIS=0` skips it): the same, with the Redis store on a private
 //!   redis-server started here (`appendonly yes`, `appendfsync always`, AOF in a temp dir);
+//! * simrelay on Redis, unfenced (`LOAD_UNFENCED=0` skips it; issue 9): the same on a second
+//!   private redis-server, with `RedisStore::unfenced_for_benchmarks`, whose group commit is a
+//!   plain `MULTI … EXEC` of the same `HSET`s instead of the fence script. The fenced and
+//!   unfenced phases alternate which goes first from round to round;
 //! * ceiling: the same GET_NUMBER → FINISH cycle, each answered with the fixed reply;
 //! * engine (diagnostic, `LOAD_ENGINE=0` skips it): the same cycle as direct calls on
 //!   simrelay's engine from the client threads — the same cross-thread hops to the engine's
@@ -84,8 +88,12 @@ impl Config {
 }
 
 /// Starts simrelay on its own thread and System (on the Redis store when `redis_url` is
-/// given); answers its port and its engine.
-fn start_simrelay(cfg: Config, redis_url: Option<String>) -> Result<(u16, Engine), BoxError> {
+/// given, with unfenced group commits when `unfenced`); answers its port and its engine.
+fn start_simrelay(
+    cfg: Config,
+    redis_url: Option<String>,
+    unfenced: bool,
+) -> Result<(u16, Engine), BoxError> {
     let mut settings = Settings::default();
     settings.server.listen = "127.0.0.1:0".parse()?;
     settings.server.workers = cfg.workers;
@@ -108,6 +116,13 @@ fn start_simrelay(cfg: Config, redis_url: Option<String>) -> Result<(u16, Engine
             let system = actix_rt::System::new();
             let outcome = system.block_on(async move {
                 let store: Arc<dyn simrelay_actors::store::Store> = match &redis_url {
+                    Some(url) if unfenced => {
+                        Arc::new(simrelay::store::RedisStore::unfenced_for_benchmarks(
+                            url,
+                            "load",
+                            Duration::from_secs(2),
+                        )?)
+                    }
                     Some(url) => Arc::new(simrelay::store::RedisStore::new(
                         url,
                         "load",
@@ -213,6 +228,8 @@ enum Target {
     Simrelay,
     /// simrelay on the Redis store over HTTP.
     SimrelayRedis,
+    /// simrelay on the Redis store with unfenced group commits, over HTTP.
+    SimrelayRedisUnfenced,
     /// The ceiling server over HTTP.
     Ceiling,
     /// simrelay's engine called directly from the client threads: the same cross-thread hops
@@ -226,6 +243,7 @@ impl Target {
         match self {
             Target::Simrelay => "simrelay",
             Target::SimrelayRedis => "redis",
+            Target::SimrelayRedisUnfenced => "unfenced",
             Target::Ceiling => "ceiling",
             Target::Engine => "engine",
         }
@@ -624,10 +642,17 @@ fn main() -> Result<(), BoxError> {
          thread(s); gzip request bodies, Accept-Encoding: gzip; no log subscriber",
         cfg.concurrency, cfg.secs, cfg.warmup_secs, cfg.sims, cfg.workers, cfg.client_threads
     );
-    let (simrelay, engine) = start_simrelay(cfg, None)?;
+    let (simrelay, engine) = start_simrelay(cfg, None, false)?;
     let redis = if env_or("LOAD_REDIS", 1u8) == 1 {
         let server = RedisServer::start()?;
-        let (port, _) = start_simrelay(cfg, Some(server.url.clone()))?;
+        let (port, _) = start_simrelay(cfg, Some(server.url.clone()), false)?;
+        Some((server, port))
+    } else {
+        None
+    };
+    let unfenced = if redis.is_some() && env_or("LOAD_UNFENCED", 1u8) == 1 {
+        let server = RedisServer::start()?;
+        let (port, _) = start_simrelay(cfg, Some(server.url.clone()), true)?;
         Some((server, port))
     } else {
         None
@@ -642,6 +667,7 @@ fn main() -> Result<(), BoxError> {
         let mut ratios = Vec::new();
         let mut p99s = Vec::new();
         let mut normalised_ratios = Vec::new();
+        let mut fence_ratios = Vec::new();
         for round in 1..=cfg.rounds {
             if cfg.rounds > 1 {
                 println!("-- round {round}");
@@ -689,12 +715,47 @@ fn main() -> Result<(), BoxError> {
                 c.p99_ms
             );
             if let Some((_, port)) = &redis {
-                let r = phase(
-                    Target::SimrelayRedis,
-                    http_driver(*port, cfg.concurrency)?,
-                    cfg,
-                )
-                .await?;
+                let fenced = || async {
+                    phase(
+                        Target::SimrelayRedis,
+                        http_driver(*port, cfg.concurrency)?,
+                        cfg,
+                    )
+                    .await
+                };
+                let unfenced_phase = |port: u16| async move {
+                    phase(
+                        Target::SimrelayRedisUnfenced,
+                        http_driver(port, cfg.concurrency)?,
+                        cfg,
+                    )
+                    .await
+                };
+                // Fenced and unfenced alternate which goes first.
+                let (r, u) = match &unfenced {
+                    Some((_, u_port)) if round % 2 == 0 => {
+                        let u = unfenced_phase(*u_port).await?;
+                        (fenced().await?, Some(u))
+                    }
+                    Some((_, u_port)) => {
+                        let r = fenced().await?;
+                        (r, Some(unfenced_phase(*u_port).await?))
+                    }
+                    None => (fenced().await?, None),
+                };
+                if let Some(u) = u {
+                    let ratio = r.get_per_sec / u.get_per_sec.max(f64::MIN_POSITIVE);
+                    fence_ratios.push(ratio);
+                    println!(
+                        "ratio fenced/unfenced: GET_NUMBER/s {ratio:.2} ({:.0} vs {:.0}; target \
+                         >= 0.90: {}); p99 fenced {:.2} ms, unfenced {:.2} ms",
+                        r.get_per_sec,
+                        u.get_per_sec,
+                        if ratio >= 0.9 { "met" } else { "MISSED" },
+                        r.p99_ms,
+                        u.p99_ms,
+                    );
+                }
                 let vs_memory = r.get_per_sec / s.get_per_sec.max(f64::MIN_POSITIVE);
                 println!(
                     "ratio redis/in-memory: GET_NUMBER/s {vs_memory:.2} (target >= 0.60: {}); \
@@ -714,6 +775,17 @@ fn main() -> Result<(), BoxError> {
                     e.get_per_sec / s.get_per_sec.max(f64::MIN_POSITIVE)
                 );
             }
+        }
+        if cfg.rounds > 1 && !fence_ratios.is_empty() {
+            fence_ratios.sort_by(f64::total_cmp);
+            println!(
+                "over {} rounds: fenced/unfenced GET_NUMBER/s ratio median {:.2} (min {:.2}, max \
+                 {:.2})",
+                cfg.rounds,
+                fence_ratios[fence_ratios.len() / 2],
+                fence_ratios[0],
+                fence_ratios[fence_ratios.len() - 1],
+            );
         }
         if cfg.rounds > 1 {
             ratios.sort_by(f64::total_cmp);
@@ -743,5 +815,6 @@ fn main() -> Result<(), BoxError> {
     // The servers' threads are left to the process exit; the redis-server is a child process and
     // must be stopped first.
     drop(redis);
+    drop(unfenced);
     std::process::exit(0)
 }

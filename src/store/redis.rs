@@ -269,7 +269,22 @@ impl RedisStore {
         let (jobs, queue) = mpsc::channel(QUEUE);
         tokio::spawn(write_loop(Arc::clone(&inner), queue));
         tokio::spawn(watch_health(Arc::downgrade(&inner)));
-        tokio::spawn(keep_lease(Arc::downgrade(&inner)));
+        // The lease lives on its own thread, with its own runtime and connection: a long
+        // stretch of work on the engine's thread (recovery rebuilds a million SIMs without
+        // yielding) must never let it lapse.
+        let lease_task = Arc::downgrade(&inner);
+        std::thread::Builder::new()
+            .name("simrelay-lease".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(keep_lease(lease_task)),
+                    Err(e) => tracing::error!(error = %e, "cannot start the lease thread"),
+                }
+            })
+            .map_err(|e| anyhow::anyhow!("cannot start the lease thread: {e}"))?;
         Ok(RedisStore { inner, jobs })
     }
 
@@ -797,10 +812,23 @@ fn holder_id() -> String {
 /// lapsed and the epoch shows nobody took it since, it is still the one writer and goes on.
 async fn keep_lease(inner: std::sync::Weak<Inner>) {
     let mut last_holder: Option<String> = None;
+    // This thread's own connection (the shared one is driven by the engine's runtime).
+    let mut own: Option<redis::aio::MultiplexedConnection> = None;
     loop {
         let Some(inner) = inner.upgrade() else {
             return;
         };
+        let conn = match own.clone() {
+            Some(conn) => Ok(conn),
+            None => tokio::time::timeout(
+                inner.timeout,
+                inner.client.get_multiplexed_async_connection(),
+            )
+            .await
+            .map_err(|_| StoreError("connecting to Redis timed out".into()))
+            .and_then(|c| c.map_err(|e| StoreError(format!("cannot connect to Redis: {e}")))),
+        };
+        own = conn.as_ref().ok().cloned();
         let lease = &inner.lease;
         let every = lease.ttl / 3;
         let ttl_ms = lease.ttl_ms();
@@ -809,7 +837,7 @@ async fn keep_lease(inner: std::sync::Weak<Inner>) {
             Role::Deposed => return,
             Role::Standby(_) => {
                 let attempt = async {
-                    let mut conn = inner.connection().await?;
+                    let mut conn = conn.clone()?;
                     let mut acquire = lease.scripts.acquire.key(&inner.keys.lease);
                     acquire
                         .key(&inner.keys.lease_epoch)
@@ -837,12 +865,15 @@ async fn keep_lease(inner: std::sync::Weak<Inner>) {
                         }
                         lease.role.send_replace(Role::Standby(holder));
                     }
-                    Err(e) => tracing::debug!(error = %e, "cannot reach Redis for the lease"),
+                    Err(e) => {
+                        own = None;
+                        tracing::debug!(error = %e, "cannot reach Redis for the lease");
+                    }
                 }
             }
             Role::Leader => {
                 let attempt = async {
-                    let mut conn = inner.connection().await?;
+                    let mut conn = conn.clone()?;
                     let mut renew = lease.scripts.renew.key(&inner.keys.lease);
                     renew
                         .key(&inner.keys.lease_epoch)
@@ -858,7 +889,10 @@ async fn keep_lease(inner: std::sync::Weak<Inner>) {
                         inner.depose("another process took the lease");
                         return;
                     }
-                    Err(e) => tracing::warn!(error = %e, "could not renew the lease; retrying"),
+                    Err(e) => {
+                        own = None;
+                        tracing::warn!(error = %e, "could not renew the lease; retrying");
+                    }
                 }
             }
         }
