@@ -424,18 +424,7 @@ impl Inner {
         self.fence_args(&mut invocation);
         for job in jobs {
             for change in &job.batch {
-                let (key, field, json) = match change {
-                    Change::Sim(sim) => serde_json::to_string(sim)
-                        .map(|json| (&self.keys.sims, sim.number.get().to_string(), json)),
-                    Change::Activation(a) => serde_json::to_string(a)
-                        .map(|json| (&self.keys.activations, a.id.get().to_string(), json)),
-                    Change::Sms(sms) => serde_json::to_string(sms)
-                        .map(|json| (&self.keys.sms, sms.id.0.to_string(), json)),
-                    Change::Meta { key, value } => {
-                        Ok((&self.keys.meta, key.clone(), value.clone()))
-                    }
-                }
-                .map_err(|e| StoreError(format!("cannot encode a record: {e}")))?;
+                let (key, field, json) = self.encoded(change)?;
                 invocation.arg(key).arg(field).arg(json);
             }
         }
@@ -445,6 +434,21 @@ impl Inner {
             .map(drop)
     }
 
+    /// The hash, field and JSON a change writes.
+    fn encoded<'a>(&'a self, change: &Change) -> Result<(&'a String, String, String), StoreError> {
+        match change {
+            Change::Sim(sim) => serde_json::to_string(sim)
+                .map(|json| (&self.keys.sims, sim.number.get().to_string(), json)),
+            Change::Activation(a) => serde_json::to_string(a)
+                .map(|json| (&self.keys.activations, a.id.get().to_string(), json)),
+            Change::Sms(sms) => {
+                serde_json::to_string(sms).map(|json| (&self.keys.sms, sms.id.0.to_string(), json))
+            }
+            Change::Meta { key, value } => Ok((&self.keys.meta, key.clone(), value.clone())),
+        }
+        .map_err(|e| StoreError(format!("cannot encode a record: {e}")))
+    }
+
     /// BENCHMARK ONLY ([`RedisStore::unfenced_for_benchmarks`]): [`Inner::write`] as a plain
     /// `MULTI … EXEC` pipeline of the same `HSET`s, no lease check.
     async fn write_unfenced_for_benchmarks(&self, jobs: &[Job]) -> Result<(), StoreError> {
@@ -452,18 +456,7 @@ impl Inner {
         pipe.atomic();
         for job in jobs {
             for change in &job.batch {
-                let (key, field, json) = match change {
-                    Change::Sim(sim) => serde_json::to_string(sim)
-                        .map(|json| (&self.keys.sims, sim.number.get().to_string(), json)),
-                    Change::Activation(a) => serde_json::to_string(a)
-                        .map(|json| (&self.keys.activations, a.id.get().to_string(), json)),
-                    Change::Sms(sms) => serde_json::to_string(sms)
-                        .map(|json| (&self.keys.sms, sms.id.0.to_string(), json)),
-                    Change::Meta { key, value } => {
-                        Ok((&self.keys.meta, key.clone(), value.clone()))
-                    }
-                }
-                .map_err(|e| StoreError(format!("cannot encode a record: {e}")))?;
+                let (key, field, json) = self.encoded(change)?;
                 pipe.hset(key, field, json).ignore();
             }
         }
