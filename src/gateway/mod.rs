@@ -45,12 +45,17 @@ async fn authorised_bytes(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<Vec<u8>, ApiError> {
-    require_bearer(req, &state.settings.gateway.token)?;
-    state.require_leader()?;
+    authorised(req, state)?;
     // A bank's SIM list can be large (100 000 SIMs is about 7 MiB): the gateway has its own
     // cap, separate from the platform listener's.
     let limit = state.settings.gateway.max_body_bytes;
     body::read(payload, limit, limit).await
+}
+
+/// The gateway token, and this process holding the lease: every gateway request starts here.
+fn authorised(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    require_bearer(req, &state.settings.gateway.token)?;
+    state.require_leader()
 }
 
 /// Parses a body: UTF-8, JSON object, required fields named, types checked.

@@ -10,8 +10,7 @@ use serde_json::json;
 use simrelay_actors::domain::{BankName, CountryName, Msisdn, OperatorName};
 use simrelay_actors::SimSpec;
 
-use super::{answer, authorised_body, authorised_bytes, bounded, typed};
-use crate::auth::require_bearer;
+use super::{answer, authorised, authorised_body, authorised_bytes, bounded, typed};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -134,8 +133,7 @@ pub(super) async fn replace(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_bearer(&req, &state.settings.gateway.token)?;
-    state.require_leader()?;
+    authorised(&req, &state)?;
     let bank = bank_name("bank", &path)?;
     let done = replace_bank(&req, payload, &state, bank.clone()).await?;
     Ok(answer(
@@ -202,8 +200,7 @@ pub(super) async fn heartbeat(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_bearer(&req, &state.settings.gateway.token)?;
-    state.require_leader()?;
+    authorised(&req, &state)?;
     let bank = bank_name("bank", &path)?;
     state.engine.renew_bank(&bank).await?;
     let online = state.engine.bank(&bank).map_or(0, |b| b.online);
@@ -248,8 +245,7 @@ pub(super) async fn remove(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_bearer(&req, &state.settings.gateway.token)?;
-    state.require_leader()?;
+    authorised(&req, &state)?;
     let number = Msisdn::parse(&path).map_err(|e| ApiError::bad_request("BAD_NUMBER", e.0))?;
     state.engine.set_online(number, false).await?;
     let view = state.engine.sim(number).await?;
