@@ -20,7 +20,11 @@
 //! longest blocking step lapses).
 //!
 //! `cargo bench --bench recovery`. Env: `SIMS` (1 000 000), `ACTIVE` (100 000), `ARCHIVED`
-//! (10 000 000), `RECOVERY_LEASE_MS` (2000), `TAKEOVER` (1; 0 skips step 4).
+//! (10 000 000), `RECOVERY_LEASE_MS` (2000), `RECOVERY_REPEAT` (2), `TAKEOVER` (1; 0 skips step
+//! 4), `RECOVERY_COMPARE` (another build of this bench: its recovery on the same data, first in
+//! each round of step 3), `RECOVERY_WRAP` (a profiler command the holders run under, e.g.
+//! `perf record -g -o /tmp/recovery.perf`; the holders then exit when ready), `RECOVERY_LOG`
+//! (show the holders' logs).
 
 use std::io::BufRead;
 use std::net::TcpListener;
@@ -134,14 +138,43 @@ fn holder(url: &str) {
             cpu_secs("self").1,
             cpu_secs("self").2,
         );
-        // Keep the lease (the store renews it) until killed.
+        // Under a profiler (`RECOVERY_WRAP`) the holder exits, so the profiler writes its data;
+        // otherwise it keeps the lease (the store renews it) until killed.
+        if std::env::var_os("RECOVERY_PROFILED").is_some() {
+            std::process::exit(0);
+        }
         std::future::pending::<()>().await;
     });
+}
+
+/// Kills a holder and drops its lease (it would lapse by itself) to go on at once.
+fn end_holder(child: &mut Child, conn: &mut redis::Connection) {
+    let _ = child.kill();
+    let _ = child.wait();
+    redis::cmd("DEL")
+        .arg(format!("{PREFIX}:lease"))
+        .query::<()>(conn)
+        .expect("DEL lease");
 }
 
 /// Starts a holder child on `url` and waits for its READY line; answers the child and the
 /// recovery time it measured.
 fn spawn_holder(url: &str, label: &str, redis_pid: u32) -> (Child, f64) {
+    spawn_holder_of(
+        std::env::current_exe().expect("own path"),
+        url,
+        label,
+        redis_pid,
+    )
+}
+
+/// [`spawn_holder`] with the holder of another build of this bench (`RECOVERY_COMPARE`).
+fn spawn_holder_of(
+    exe: std::path::PathBuf,
+    url: &str,
+    label: &str,
+    redis_pid: u32,
+) -> (Child, f64) {
     // Meanwhile, how long the lease key goes missing (the holder failed to renew it in time).
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let watcher = {
@@ -172,11 +205,22 @@ fn spawn_holder(url: &str, label: &str, redis_pid: u32) -> (Child, f64) {
     };
     let redis_cpu = cpu_secs(&redis_pid.to_string());
     let steal = steal_jiffies();
-    let mut child = Command::new(std::env::current_exe().expect("own path"))
+    // `RECOVERY_WRAP` (e.g. `perf record -g -o /tmp/recovery.perf`) runs the holder under a
+    // profiler; `RECOVERY_LOG=1` shows the holder's log (recovery's own phase timings).
+    let wrap = std::env::var("RECOVERY_WRAP").unwrap_or_default();
+    let mut argv: Vec<std::ffi::OsString> = wrap.split_whitespace().map(Into::into).collect();
+    argv.push(exe.into_os_string());
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
         .env("RECOVERY_ROLE", "holder")
         .env("RECOVERY_URL", url)
+        .envs((!wrap.is_empty()).then_some(("RECOVERY_PROFILED", "1")))
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(if std::env::var_os("RECOVERY_LOG").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .spawn()
         .expect("holder process");
     let stdout = child.stdout.take().expect("stdout");
@@ -437,13 +481,7 @@ fn main() {
         let (mut baseline, secs) = spawn_holder(&url, "baseline, no archive", redis_pid);
         println!("  Redis commands meanwhile: {}", commandstats(&mut conn));
         baseline_secs = baseline_secs.min(secs);
-        let _ = baseline.kill();
-        let _ = baseline.wait();
-        // The killed holder's lease would lapse by itself; the bench drops it to go on at once.
-        redis::cmd("DEL")
-            .arg(format!("{PREFIX}:lease"))
-            .query::<()>(&mut conn)
-            .expect("DEL lease");
+        end_holder(&mut baseline, &mut conn);
     }
 
     // 2. The archive.
@@ -470,20 +508,29 @@ fn main() {
     );
 
     // 3. Recovery with the archive, `RECOVERY_REPEAT` times; the last holder stays for step 4.
+    // With `RECOVERY_COMPARE` (the path of another build of this bench), each round first runs
+    // that build's holder on the same data: a baseline from the same run.
+    let compare = std::env::var_os("RECOVERY_COMPARE").map(std::path::PathBuf::from);
     let mut full_secs = f64::MAX;
+    let mut compare_secs = f64::MAX;
     let mut holder = None;
     for round in 0..repeat {
+        if let Some(exe) = &compare {
+            let (mut child, secs) = spawn_holder_of(
+                exe.clone(),
+                &url,
+                "with the archive, RECOVERY_COMPARE build",
+                redis_pid,
+            );
+            compare_secs = compare_secs.min(secs);
+            end_holder(&mut child, &mut conn);
+        }
         reset_stats(&mut conn);
         let (mut child, secs) = spawn_holder(&url, "with the archive", redis_pid);
         println!("  Redis commands meanwhile: {}", commandstats(&mut conn));
         full_secs = full_secs.min(secs);
         if round + 1 < repeat {
-            let _ = child.kill();
-            let _ = child.wait();
-            redis::cmd("DEL")
-                .arg(format!("{PREFIX}:lease"))
-                .query::<()>(&mut conn)
-                .expect("DEL lease");
+            end_holder(&mut child, &mut conn);
         } else {
             holder = Some(child);
         }
@@ -494,6 +541,13 @@ fn main() {
          {baseline_secs:.2} s = {:.2}",
         full_secs / baseline_secs.max(f64::MIN_POSITIVE)
     );
+    if compare.is_some() {
+        println!(
+            "recovery with the archive, this build / RECOVERY_COMPARE build (best of {repeat} \
+             each): {full_secs:.2} s / {compare_secs:.2} s = {:.2}",
+            full_secs / compare_secs.max(f64::MIN_POSITIVE)
+        );
+    }
 
     // 4. Takeover by a standby.
     if takeover {

@@ -6,7 +6,7 @@
 //! retirement swap the entry under the shard lock, so at most one live actor owns a number and
 //! only that actor writes its state.
 
-use std::collections::HashMap;
+use crate::fast::FastMap;
 use std::sync::Arc;
 
 use actix::{Actor, Addr, ArbiterHandle};
@@ -43,7 +43,7 @@ pub(crate) enum Missing {
 
 /// Every known number: its state when idle, its actor when live.
 pub(crate) struct Directory {
-    shards: Vec<Mutex<HashMap<Msisdn, Entry>>>,
+    shards: Vec<Mutex<FastMap<Msisdn, Entry>>>,
     arbiter: ArbiterHandle,
 }
 
@@ -57,12 +57,14 @@ impl Directory {
     /// A directory whose actors run on `arbiter`.
     pub(crate) fn new(arbiter: ArbiterHandle) -> Directory {
         Directory {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(FastMap::default()))
+                .collect(),
             arbiter,
         }
     }
 
-    fn shard(&self, number: Msisdn) -> &Mutex<HashMap<Msisdn, Entry>> {
+    fn shard(&self, number: Msisdn) -> &Mutex<FastMap<Msisdn, Entry>> {
         &self.shards[(number.get() % SHARDS as u64) as usize]
     }
 

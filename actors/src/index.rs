@@ -6,12 +6,13 @@
 //! service, how many of those free numbers are exhausted for it: the stock of a service is
 //! `free - exhausted`, a subtraction, never a scan.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use crate::domain::{
     BankName, CountryName, ExclusionSet, LexiKey, Msisdn, OperatorName, ServiceName,
 };
+use crate::fast::{FastMap, FastSet};
 
 /// What a NumberActor tells the index about its number.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +43,7 @@ pub(crate) struct Facts {
 
 impl Facts {
     /// Whether its bank's presence lets it be sold.
-    fn bank_allows(&self, silent: &HashSet<BankName>) -> bool {
+    fn bank_allows(&self, silent: &FastSet<BankName>) -> bool {
         self.pinned || !silent.contains(&self.bank)
     }
 }
@@ -55,7 +56,7 @@ struct Listing {
 }
 
 impl Listing {
-    fn in_stock(&self, silent: &HashSet<BankName>) -> bool {
+    fn in_stock(&self, silent: &FastSet<BankName>) -> bool {
         self.facts.available && !self.pending && self.facts.bank_allows(silent)
     }
 }
@@ -73,10 +74,10 @@ pub(crate) struct BankCount {
 #[derive(Debug, Default)]
 struct Pool {
     free: BTreeSet<LexiKey>,
-    exhausted_free: HashMap<ServiceName, u32>,
+    exhausted_free: FastMap<ServiceName, u32>,
     /// Where the next search for a service starts: just past the last number issued for it, so
     /// numbers already exhausted for the service are skipped once per round, not on every call.
-    cursors: HashMap<ServiceName, LexiKey>,
+    cursors: FastMap<ServiceName, LexiKey>,
 }
 
 impl Pool {
@@ -127,17 +128,17 @@ pub(crate) struct AvailabilityIndex {
     offered: Vec<ServiceName>,
     countries: BTreeMap<CountryName, Operators>,
     /// Boxed: a million entries, half the buckets empty after a resize, hold a pointer each.
-    listings: HashMap<Msisdn, Box<Listing>>,
+    listings: FastMap<Msisdn, Box<Listing>>,
     /// Rotates the starting pool of `any` requests so load spreads over operators.
     rotation: usize,
     /// Port → number, for SMS the gateway posts by port.
-    ports: HashMap<String, Msisdn>,
+    ports: FastMap<String, Msisdn>,
     /// Bumped whenever what v2 lists changes (a SIM listed or unlisted, or its details).
     listing_version: tokio::sync::watch::Sender<u64>,
     /// Banks whose SIMs are off sale because the bank fell silent.
-    silent: HashSet<BankName>,
+    silent: FastSet<BankName>,
     /// SIMs per bank, kept on every update so that admin and metrics never scan.
-    banks: HashMap<BankName, BankCount>,
+    banks: FastMap<BankName, BankCount>,
 }
 
 /// A SIM as v2 lists it.
@@ -157,13 +158,13 @@ pub struct ListedSim {
 
 impl Facts {
     /// Whether v2 lists it: online, not blocked, its bank live.
-    fn is_listed(&self, silent: &HashSet<BankName>) -> bool {
+    fn is_listed(&self, silent: &FastSet<BankName>) -> bool {
         self.listed && self.bank_allows(silent)
     }
 
     /// Whether v2 would list the two alike (compared without building listings: this runs on
     /// every transition).
-    fn same_listing(&self, other: &Facts, silent: &HashSet<BankName>) -> bool {
+    fn same_listing(&self, other: &Facts, silent: &FastSet<BankName>) -> bool {
         let listed = self.is_listed(silent);
         listed == other.is_listed(silent)
             && (!listed
@@ -173,7 +174,7 @@ impl Facts {
                     && self.online_since == other.online_since))
     }
 
-    fn listing(&self, number: Msisdn, silent: &HashSet<BankName>) -> Option<ListedSim> {
+    fn listing(&self, number: Msisdn, silent: &FastSet<BankName>) -> Option<ListedSim> {
         self.is_listed(silent).then(|| ListedSim {
             number,
             port: self.port.clone(),
@@ -189,12 +190,12 @@ impl AvailabilityIndex {
         AvailabilityIndex {
             offered,
             countries: BTreeMap::new(),
-            listings: HashMap::new(),
+            listings: FastMap::default(),
             rotation: 0,
-            ports: HashMap::new(),
+            ports: FastMap::default(),
             listing_version: tokio::sync::watch::channel(0).0,
-            silent: HashSet::new(),
-            banks: HashMap::new(),
+            silent: FastSet::default(),
+            banks: FastMap::default(),
         }
     }
 
@@ -290,6 +291,7 @@ impl AvailabilityIndex {
     /// Makes room for `additional` more numbers at once (recovery).
     pub(crate) fn reserve(&mut self, additional: usize) {
         self.listings.reserve(additional);
+        self.ports.reserve(additional);
     }
 
     /// Ends a reservation attempt: the number counts again if its facts say it is available.
@@ -396,7 +398,7 @@ impl AvailabilityIndex {
     }
 
     /// SIMs per bank.
-    pub(crate) fn bank_counts(&self) -> &HashMap<BankName, BankCount> {
+    pub(crate) fn bank_counts(&self) -> &FastMap<BankName, BankCount> {
         &self.banks
     }
 
@@ -477,7 +479,7 @@ fn pool_in<'a>(countries: &'a mut BTreeMap<CountryName, Operators>, facts: &Fact
 /// Walks one pool from the service's cursor, wrapping once, jumping over excluded ranges.
 fn pick(
     pool: &mut Pool,
-    listings: &HashMap<Msisdn, Box<Listing>>,
+    listings: &FastMap<Msisdn, Box<Listing>>,
     service: &ServiceName,
     exclusions: &ExclusionSet,
     tried: &[Msisdn],

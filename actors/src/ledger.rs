@@ -4,7 +4,9 @@
 //! writer); read by the edges for FINISH lookups and the admin API. Sharded so that readers on
 //! the HTTP workers rarely meet the engine thread on a lock.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use crate::fast::FastMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
@@ -18,9 +20,9 @@ const RECENT_PER_NUMBER: usize = 16;
 
 /// All activations, by id.
 pub(crate) struct Ledger {
-    shards: Vec<Mutex<HashMap<ActivationId, ActivationRecord>>>,
+    shards: Vec<Mutex<FastMap<ActivationId, ActivationRecord>>>,
     /// Per number, its most recent activation ids (oldest first).
-    by_number: Vec<Mutex<HashMap<Msisdn, Vec<ActivationId>>>>,
+    by_number: Vec<Mutex<FastMap<Msisdn, Vec<ActivationId>>>>,
     active: AtomicUsize,
     /// The active activations that have an `expires_at`, split by whether it has passed.
     overdue: Mutex<Overdue>,
@@ -64,14 +66,18 @@ impl Overdue {
 impl Ledger {
     pub(crate) fn new() -> Ledger {
         Ledger {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-            by_number: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(FastMap::default()))
+                .collect(),
+            by_number: (0..SHARDS)
+                .map(|_| Mutex::new(FastMap::default()))
+                .collect(),
             active: AtomicUsize::new(0),
             overdue: Mutex::new(Overdue::default()),
         }
     }
 
-    fn shard(&self, id: ActivationId) -> &Mutex<HashMap<ActivationId, ActivationRecord>> {
+    fn shard(&self, id: ActivationId) -> &Mutex<FastMap<ActivationId, ActivationRecord>> {
         &self.shards[(id.get() % SHARDS as u64) as usize]
     }
 

@@ -15,6 +15,7 @@ mod dispatcher;
 pub mod domain;
 mod engine;
 mod expiry;
+mod fast;
 mod ids;
 mod index;
 mod intake;

@@ -12,6 +12,7 @@ use std::time::Instant;
 use crate::banks;
 use crate::domain::{ActivationId, ActivationRecord, ActivationState, BankName, Msisdn, SmsState};
 use crate::engine::{EngineError, Shared, SimSpec};
+use crate::fast::{FastMap, FastSet};
 use crate::number::NumberState;
 use crate::store::{Change, SimRecord};
 
@@ -80,7 +81,7 @@ pub(crate) async fn recover(
     // Which numbers are busy: the active activations say so. Two active activations on one
     // number cannot come from simrelay's atomic writes; should a store ever hold them, the
     // newest stays and the older ones are closed as expired.
-    let mut activations: HashMap<ActivationId, ActivationRecord> = snapshot
+    let mut activations: FastMap<ActivationId, ActivationRecord> = snapshot
         .activations
         .into_iter()
         .map(|a| (a.id, a))
@@ -91,7 +92,7 @@ pub(crate) async fn recover(
         .map(|a| a.id)
         .collect();
     active_ids.sort_unstable();
-    let mut busy: HashMap<Msisdn, ActivationId> = HashMap::new();
+    let mut busy: FastMap<Msisdn, ActivationId> = FastMap::default();
     for id in active_ids {
         let number = activations[&id].number;
         if let Some(older) = busy.insert(number, id) {
@@ -105,9 +106,14 @@ pub(crate) async fn recover(
         }
     }
 
-    let mut states: HashMap<Msisdn, NumberState> = HashMap::with_capacity(snapshot.sims.len());
+    // Configured SIMs are always online; what they say wins over what was stored.
+    let mut configured: FastMap<Msisdn, SimSpec> = configured
+        .into_iter()
+        .map(|spec| (spec.number, spec))
+        .collect();
+    let mut states: Vec<NumberState> = Vec::with_capacity(snapshot.sims.len() + configured.len());
     // Each record was read with its own copy of its bank's name: share one per bank.
-    let mut bank_names: std::collections::HashSet<BankName> = std::collections::HashSet::new();
+    let mut bank_names: FastSet<BankName> = FastSet::default();
     for mut record in snapshot.sims {
         match bank_names.get(&record.bank) {
             Some(shared_name) => record.bank = shared_name.clone(),
@@ -116,29 +122,34 @@ pub(crate) async fn recover(
             }
         }
         let active = busy.get(&record.number).copied();
-        if record.active != active {
-            record.active = active;
-            changes.push(Change::Sim(record.clone()));
+        let mut state = NumberState {
+            record,
+            pinned: false,
+        };
+        match configured.remove(&state.record.number) {
+            Some(spec) => {
+                let stale = state.record.active != active;
+                state.record.active = active;
+                pin(&mut state, spec, now, &mut changes, stale);
+            }
+            None if state.record.active != active => {
+                state.record.active = active;
+                changes.push(Change::Sim(state.record.clone()));
+            }
+            None => {}
         }
-        states.insert(
-            record.number,
-            NumberState {
-                record,
-                pinned: false,
-            },
-        );
+        states.push(state);
     }
-    // Configured SIMs are always online; write what changed.
-    for spec in configured {
-        let state = states.entry(spec.number).or_insert_with(|| NumberState {
+    for (number, spec) in configured {
+        let mut state = NumberState {
             record: SimRecord {
-                number: spec.number,
+                number,
                 country: spec.country.clone(),
                 operator: spec.operator.clone(),
                 port: spec.port.clone(),
                 online: false,
                 blocked: false,
-                active: busy.get(&spec.number).copied(),
+                active: busy.get(&number).copied(),
                 used: Vec::new(),
                 cancels: Vec::new(),
                 last_activation: None,
@@ -148,29 +159,22 @@ pub(crate) async fn recover(
                 bank: spec.bank.clone().unwrap_or_default(),
             },
             pinned: true,
-        });
-        let before = state.record.clone();
-        state.pinned = true;
-        state.record.country = spec.country;
-        state.record.operator = spec.operator;
-        state.record.port = spec.port;
-        state.record.mcc_mnc = spec.mcc_mnc;
-        if let Some(bank) = spec.bank {
-            state.record.bank = bank;
-        }
-        if let Some(rent) = spec.rent {
-            state.record.rent = rent;
-        }
-        if !state.record.online || state.record.online_since.is_none() {
-            state.record.online_since = Some(now);
-        }
-        state.record.online = true;
-        if state.record != before {
-            changes.push(Change::Sim(state.record.clone()));
-        }
+        };
+        pin(&mut state, spec, now, &mut changes, true);
+        states.push(state);
     }
+    // In the order of the numbers: the index's ordered sets then grow at their end instead of
+    // at random places. (The store keys SIMs by number; a record edited by hand to name another
+    // stored number is kept once.)
+    states.sort_unstable_by_key(NumberState::number);
+    states.dedup_by_key(|s| s.number());
+    let known: FastSet<Msisdn> = busy
+        .keys()
+        .filter(|n| states.binary_search_by_key(*n, NumberState::number).is_ok())
+        .copied()
+        .collect();
     for (number, id) in &busy {
-        if !states.contains_key(number) {
+        if !known.contains(number) {
             tracing::error!(%number, activation_id = %id, "active activation for a number the store does not know");
         }
     }
@@ -191,7 +195,7 @@ pub(crate) async fn recover(
         }
     }
     let mut unseen: Vec<BankName> = states
-        .values()
+        .iter()
         .filter(|s| !s.pinned && s.record.online && !found.contains_key(&s.record.bank))
         .map(|s| s.record.bank.clone())
         .collect();
@@ -230,7 +234,7 @@ pub(crate) async fn recover(
         shared.directory.reserve(states.len());
         // A bank that no SIM belongs to (a typo, a retired bank) is forgotten.
         let with_sims: std::collections::HashSet<&BankName> =
-            states.values().map(|s| &s.record.bank).collect();
+            states.iter().map(|s| &s.record.bank).collect();
         let found: Vec<(BankName, banks::Presence)> = found
             .into_iter()
             .filter(|(bank, _)| with_sims.contains(bank))
@@ -243,8 +247,8 @@ pub(crate) async fn recover(
             tracing::warn!(%bank, "SIM bank silent since before the restart; its SIMs stay off sale until it reports");
             index.set_bank_silent(&bank, true);
         }
-        for (number, state) in states {
-            index.update(number, state.facts(max_cancels));
+        for state in states {
+            index.update(state.number(), state.facts(max_cancels));
             shared.directory.insert(state);
         }
     }
@@ -288,4 +292,34 @@ pub(crate) async fn recover(
         "recovery done"
     );
     Ok(report)
+}
+
+/// Applies a configured SIM's description to its state: configured SIMs are pinned and always
+/// online. Records the change if anything changed or `changed` says it already did.
+fn pin(
+    state: &mut NumberState,
+    spec: SimSpec,
+    now: chrono::DateTime<chrono::Utc>,
+    changes: &mut Vec<Change>,
+    changed: bool,
+) {
+    let before = (!changed).then(|| state.record.clone());
+    state.pinned = true;
+    state.record.country = spec.country;
+    state.record.operator = spec.operator;
+    state.record.port = spec.port;
+    state.record.mcc_mnc = spec.mcc_mnc;
+    if let Some(bank) = spec.bank {
+        state.record.bank = bank;
+    }
+    if let Some(rent) = spec.rent {
+        state.record.rent = rent;
+    }
+    if !state.record.online || state.record.online_since.is_none() {
+        state.record.online_since = Some(now);
+    }
+    state.record.online = true;
+    if before.as_ref() != Some(&state.record) {
+        changes.push(Change::Sim(state.record.clone()));
+    }
 }

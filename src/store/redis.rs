@@ -49,6 +49,8 @@ const QUEUE: usize = 4096;
 const MAX_GROUP: usize = 512;
 /// Fields per HSCAN round trip during recovery.
 const SCAN_COUNT: usize = 10_000;
+/// HSCAN replies read ahead of the thread that parses them.
+const PARSE_AHEAD: usize = 4;
 /// How often the store checks that Redis answers.
 const PING_EVERY: Duration = Duration::from_secs(1);
 /// The lease when none is configured.
@@ -524,35 +526,56 @@ impl Inner {
         self.run(cmd.query_async(&mut conn)).await
     }
 
-    async fn scan<T: DeserializeOwned>(&self, key: &str) -> Result<Vec<T>, StoreError> {
+    /// Every record of a big hash. Redis is read on this task while a blocking thread parses
+    /// the previous batches, so neither waits for the other.
+    async fn scan<T: DeserializeOwned + Send + 'static>(
+        &self,
+        key: &str,
+    ) -> Result<Vec<T>, StoreError> {
         let mut conn = self.connection().await?;
-        let mut out = Vec::new();
+        let (batches, mut parse) = mpsc::channel::<Vec<String>>(PARSE_AHEAD);
+        let name = key.to_owned();
+        let parser = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            let mut next_report = 100_000;
+            while let Some(flat) = parse.blocking_recv() {
+                let mut pairs = flat.chunks_exact(2);
+                for pair in &mut pairs {
+                    match serde_json::from_str::<T>(&pair[1]) {
+                        Ok(record) => out.push(record),
+                        // Skipping it would forget what it says (an activation: its number would
+                        // be sold again): recovery stops, and an operator decides.
+                        Err(e) => return Err(unreadable(&name, &pair[0], &e.to_string())),
+                    }
+                }
+                if let [field] = pairs.remainder() {
+                    return Err(unreadable(&name, field, "no value"));
+                }
+                if out.len() >= next_report {
+                    tracing::info!(key = name, loaded = out.len(), "loading from Redis");
+                    next_report += 100_000;
+                }
+            }
+            Ok(out)
+        });
         let mut cursor = String::from("0");
-        let mut next_report = 100_000;
         loop {
             let mut cmd = redis::cmd("HSCAN");
             cmd.arg(key).arg(&cursor).arg("COUNT").arg(SCAN_COUNT);
             let (next, flat): (String, Vec<String>) = self.run(cmd.query_async(&mut conn)).await?;
-            for pair in flat.chunks(2) {
-                let field = pair.first().map_or("?", String::as_str);
-                match pair.get(1).map(|v| serde_json::from_str::<T>(v)) {
-                    Some(Ok(record)) => out.push(record),
-                    // Skipping it would forget what it says (an activation: its number would be
-                    // sold again): recovery stops, and an operator decides.
-                    Some(Err(e)) => return Err(unreadable(key, field, &e.to_string())),
-                    None => return Err(unreadable(key, field, "no value")),
-                }
-            }
-            if out.len() >= next_report {
-                tracing::info!(key, loaded = out.len(), "loading from Redis");
-                next_report += 100_000;
+            if batches.send(flat).await.is_err() {
+                // The parser stopped at an unreadable record: its error is the answer.
+                break;
             }
             if next == "0" {
                 break;
             }
             cursor = next;
         }
-        Ok(out)
+        drop(batches);
+        parser
+            .await
+            .map_err(|e| StoreError(format!("the parser of {key} failed: {e}")))?
     }
 }
 
@@ -625,11 +648,18 @@ impl Store for RedisStore {
     fn load(&self) -> BoxFuture<'static, Result<Snapshot, StoreError>> {
         let inner = Arc::clone(&self.inner);
         Box::pin(async move {
+            // The three hashes at once: Redis answers one while the others are parsed.
+            let (sims, activations, sms, meta) = futures::try_join!(
+                inner.scan(&inner.keys.sims),
+                inner.scan(&inner.keys.activations),
+                inner.scan(&inner.keys.sms),
+                inner.scan_raw(&inner.keys.meta),
+            )?;
             Ok(Snapshot {
-                sims: inner.scan(&inner.keys.sims).await?,
-                activations: inner.scan(&inner.keys.activations).await?,
-                sms: inner.scan(&inner.keys.sms).await?,
-                meta: inner.scan_raw(&inner.keys.meta).await?,
+                sims,
+                activations,
+                sms,
+                meta,
             })
         })
     }

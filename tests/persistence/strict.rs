@@ -106,3 +106,69 @@ async fn a_store_written_by_a_newer_simrelay_is_refused_at_start() {
         server.log()
     );
 }
+
+/// Recovery trusts the active activations over the SIM records, for configured SIMs too: a SIM
+/// record that lost its activation stays busy, one that names an activation that is not active
+/// is freed, and both records are repaired in Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_repairs_sim_records_from_the_active_activations() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(dir.path());
+    let mut server = Simrelay::start(dir.path(), &redis.url(), 3);
+    let api = server.api();
+    api.wait_ready().await;
+    let (_, body) = api.get_number("vk").await.unwrap();
+    assert_eq!(body["status"], "SUCCESS", "{body}");
+    let busy = body["number"].as_u64().unwrap().to_string();
+    let id = body["activationId"].as_u64().unwrap();
+    assert_eq!(api.stock("vk").await.unwrap().1, Some(2));
+    server.stop();
+
+    let record = |number: &str| -> serde_json::Value {
+        match redis_cmd(&redis, &["HGET", "t:sims", number]) {
+            redis::Value::BulkString(bytes) => serde_json::from_slice(&bytes).unwrap(),
+            other => panic!("SIM {number}: {other:?}"),
+        }
+    };
+    let mut lost = record(&busy);
+    assert_eq!(lost["active"], id);
+    lost["active"] = serde_json::Value::Null;
+    redis_cmd(&redis, &["HSET", "t:sims", &busy, &lost.to_string()]);
+    let free = match redis_cmd(&redis, &["HKEYS", "t:sims"]) {
+        redis::Value::Array(keys) => keys
+            .into_iter()
+            .map(|k| match k {
+                redis::Value::BulkString(b) => String::from_utf8(b).unwrap(),
+                other => panic!("{other:?}"),
+            })
+            .find(|k| *k != busy)
+            .unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let mut stale = record(&free);
+    stale["active"] = serde_json::json!(id + 1000);
+    redis_cmd(&redis, &["HSET", "t:sims", &free, &stale.to_string()]);
+
+    server.restart();
+    api.wait_ready().await;
+    // The busy number is still busy, the other one on sale: stock as before the restart.
+    assert_eq!(api.stock("vk").await.unwrap().1, Some(2));
+    let sims = api.admin("/admin/sims").await;
+    let state = |number: &str| {
+        sims["sims"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["number"].as_u64().map(|n| n.to_string()).as_deref() == Some(number))
+            .map(|s| (s["state"].clone(), s["activation_id"].clone()))
+            .unwrap()
+    };
+    assert_eq!(
+        state(&busy),
+        (serde_json::json!("busy"), serde_json::json!(id))
+    );
+    assert_eq!(state(&free).0, "free");
+    // Repaired in Redis.
+    assert_eq!(record(&busy)["active"], id);
+    assert_eq!(record(&free)["active"], serde_json::Value::Null);
+}
