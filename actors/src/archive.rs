@@ -11,7 +11,7 @@ use std::sync::Weak;
 use std::time::Duration;
 
 use crate::domain::{ActivationId, SmsId};
-use crate::engine::Shared;
+use crate::shared::Shared;
 use crate::store::StoreError;
 
 /// Records moved per store call (one script run: keep Redis responsive).

@@ -24,8 +24,9 @@ use serde::{Deserialize, Serialize};
 use crate::clock::later;
 use crate::deadlines::Deadlines;
 use crate::domain::BankName;
-use crate::engine::Shared;
 use crate::index::AvailabilityIndex;
+use crate::shared::Shared;
+use crate::store::Change;
 
 /// Most banks one deployment knows (their names label metrics, so they must stay few).
 pub const MAX_BANKS: usize = 1024;
@@ -214,4 +215,13 @@ pub(crate) fn silence_due(shared: &Arc<Shared>) -> BoxFuture<'_, usize> {
             .filter(|bank| shared.banks.silence_if_due(bank, now, &shared.index))
             .count()
     })
+}
+
+/// The persisted presence of a bank seen at `now`.
+pub(crate) fn bank_presence(bank: &BankName, now: DateTime<Utc>) -> Change {
+    let presence = Presence { last_seen: now };
+    Change::Meta {
+        key: meta_key(bank),
+        value: serde_json::to_string(&presence).unwrap_or_default(),
+    }
 }

@@ -15,7 +15,7 @@ use futures::future::BoxFuture;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use crate::engine::Shared;
+use crate::shared::Shared;
 
 /// How many deadlines are worked on at once when many pass together (e.g. after downtime).
 pub(crate) const CONCURRENT: usize = 64;

@@ -13,8 +13,8 @@ use actix::{Actor, Addr, ArbiterHandle};
 use parking_lot::Mutex;
 
 use crate::domain::Msisdn;
-use crate::engine::Shared;
 use crate::number::{NumberActor, NumberState};
+use crate::shared::Shared;
 
 const SHARDS: usize = 64;
 

@@ -12,9 +12,11 @@ use std::time::Instant;
 
 use actix::prelude::*;
 
+use crate::contract::NumberRequest;
 use crate::domain::{ActivationRecord, Msisdn, ServiceName};
-use crate::engine::{call, EngineError, NumberRequest, Shared};
+use crate::error::EngineError;
 use crate::number::{Release, ReleaseReason, Reserve};
+use crate::shared::{call, Shared};
 
 /// How many GET_NUMBERs may wait in the Dispatcher's mailbox.
 const MAILBOX: usize = 4096;

@@ -25,8 +25,8 @@ use parking_lot::Mutex;
 use crate::clock::{later, Clock};
 use crate::deadlines::{Deadlines, CONCURRENT, RETRY};
 use crate::domain::ActivationId;
-use crate::engine::{call, Shared};
 use crate::number::{Release, ReleaseReason};
+use crate::shared::{call, Shared};
 
 /// Armed activation deadlines: wall-clock times in the queue, and beside them the monotonic
 /// instant before which each may not fire (`None`: not within the monotonic clock's range,

@@ -514,3 +514,208 @@ fn pick(
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ExclusionPrefix;
+
+    fn num(raw: u64) -> Msisdn {
+        Msisdn::parse(&raw.to_string()).unwrap()
+    }
+
+    fn service(raw: &str) -> ServiceName {
+        ServiceName::parse(raw).unwrap()
+    }
+
+    fn facts(operator: Option<&str>, bank: &str) -> Facts {
+        Facts {
+            country: CountryName::parse("russia").unwrap(),
+            operator: operator.map(|o| OperatorName::parse(o).unwrap()),
+            available: true,
+            online: true,
+            port: None,
+            listed: true,
+            mcc_mnc: None,
+            rent: false,
+            online_since: None,
+            exhausted: Vec::new(),
+            bank: BankName::parse(bank).unwrap(),
+            pinned: false,
+        }
+    }
+
+    fn index(numbers: &[u64]) -> AvailabilityIndex {
+        let mut index = AvailabilityIndex::new(vec![service("vk"), service("tg")]);
+        for n in numbers {
+            index.update(num(*n), facts(Some("mts"), "default"));
+        }
+        index
+    }
+
+    fn exclusions(prefixes: &[&str]) -> ExclusionSet {
+        ExclusionSet::new(
+            prefixes
+                .iter()
+                .map(|p| ExclusionPrefix::parse(p).unwrap())
+                .collect(),
+        )
+    }
+
+    fn pick(index: &mut AvailabilityIndex, excluded: &[&str]) -> Option<u64> {
+        index
+            .select("russia", None, &service("vk"), &exclusions(excluded), &[])
+            .map(Msisdn::get)
+    }
+
+    fn stock(index: &AvailabilityIndex, service: &str) -> u32 {
+        index.stock().countries[0]
+            .any
+            .iter()
+            .find(|(s, _)| s.as_str() == service)
+            .map_or(0, |(_, c)| *c)
+    }
+
+    #[test]
+    fn an_excluded_prefix_is_never_picked() {
+        let mut index = index(&[79001000001, 79001000002, 79002000001]);
+        assert_eq!(pick(&mut index, &["79001"]), Some(79002000001));
+        // The only number left outside the exclusion is pending now.
+        assert_eq!(pick(&mut index, &["79001"]), None);
+    }
+
+    #[test]
+    fn every_number_excluded_means_none_and_nothing_pending() {
+        let mut index = index(&[79001000001, 79001000002]);
+        assert_eq!(pick(&mut index, &["7900"]), None);
+        assert_eq!(stock(&index, "vk"), 2);
+    }
+
+    #[test]
+    fn an_exclusion_is_jumped_over_as_a_range_whatever_the_cursor() {
+        // A big excluded block between the cursor and the one number allowed, on both sides
+        // of the wrap.
+        let mut numbers: Vec<u64> = (0..5_000).map(|i| 79005000000 + i).collect();
+        numbers.push(79001000000);
+        numbers.push(79009000000);
+        let mut index = index(&numbers);
+        assert_eq!(pick(&mut index, &["79005", "79001"]), Some(79009000000));
+        assert_eq!(pick(&mut index, &["79005", "79009"]), Some(79001000000));
+        assert_eq!(pick(&mut index, &["79005"]), None);
+    }
+
+    #[test]
+    fn a_longer_number_under_a_prefix_is_excluded_too() {
+        // Digit-string order: 7900 is a prefix of 790012345678 as of 79001234567.
+        let mut index = index(&[79001234567, 790012345678, 79101234567]);
+        assert_eq!(pick(&mut index, &["7900"]), Some(79101234567));
+        assert_eq!(pick(&mut index, &["7900"]), None);
+    }
+
+    #[test]
+    fn a_picked_number_is_pending_until_released() {
+        let mut index = index(&[79001000001]);
+        assert_eq!(stock(&index, "vk"), 1);
+        let picked = pick(&mut index, &[]).unwrap();
+        assert_eq!(stock(&index, "vk"), 0);
+        assert_eq!(pick(&mut index, &[]), None);
+        index.release(num(picked));
+        assert_eq!(stock(&index, "vk"), 1);
+        assert_eq!(pick(&mut index, &[]), Some(picked));
+    }
+
+    #[test]
+    fn the_cursor_moves_on_so_picks_go_round_the_pool() {
+        let numbers = [79001000001, 79001000002, 79001000003];
+        let mut index = index(&numbers);
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let n = pick(&mut index, &[]).unwrap();
+            index.release(num(n));
+            seen.push(n);
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, numbers);
+    }
+
+    #[test]
+    fn numbers_exhausted_for_a_service_are_skipped_and_not_counted() {
+        let mut index = index(&[79001000001, 79001000002]);
+        let mut used = facts(Some("mts"), "default");
+        used.exhausted = vec![service("vk")];
+        index.update(num(79001000001), used);
+        assert_eq!(stock(&index, "vk"), 1);
+        assert_eq!(stock(&index, "tg"), 2);
+        assert_eq!(pick(&mut index, &[]), Some(79001000002));
+        assert_eq!(pick(&mut index, &[]), None);
+    }
+
+    #[test]
+    fn numbers_already_tried_are_skipped() {
+        let mut index = index(&[79001000001, 79001000002]);
+        let tried = [num(79001000001)];
+        let got = index.select("russia", None, &service("vk"), &exclusions(&[]), &tried);
+        assert_eq!(got.map(Msisdn::get), Some(79001000002));
+    }
+
+    #[test]
+    fn a_named_operator_picks_only_from_its_pool() {
+        let mut index = index(&[79001000001]);
+        index.update(num(79002000001), facts(Some("beeline"), "default"));
+        let got = index.select(
+            "russia",
+            Some("beeline"),
+            &service("vk"),
+            &exclusions(&[]),
+            &[],
+        );
+        assert_eq!(got.map(Msisdn::get), Some(79002000001));
+        let none = index.select(
+            "russia",
+            Some("beeline"),
+            &service("vk"),
+            &exclusions(&[]),
+            &[],
+        );
+        assert_eq!(none, None);
+        assert_eq!(
+            index.select("germany", None, &service("vk"), &exclusions(&[]), &[]),
+            None
+        );
+    }
+
+    #[test]
+    fn a_silent_banks_sims_leave_stock_but_configured_ones_stay() {
+        let mut index = index(&[79001000001]);
+        let mut pinned = facts(Some("mts"), "far");
+        pinned.pinned = true;
+        index.update(num(79001000002), facts(Some("mts"), "far"));
+        index.update(num(79001000003), pinned);
+        assert_eq!(stock(&index, "vk"), 3);
+        let far = BankName::parse("far").unwrap();
+        index.set_bank_silent(&far, true);
+        assert_eq!(stock(&index, "vk"), 2);
+        assert!(!index.listed().iter().any(|s| s.number.get() == 79001000002));
+        index.set_bank_silent(&far, false);
+        assert_eq!(stock(&index, "vk"), 3);
+    }
+
+    #[test]
+    fn a_sim_that_goes_offline_gives_its_port_up_and_leaves_stock() {
+        let mut index = index(&[]);
+        let number = num(79001000001);
+        let mut in_port = facts(None, "default");
+        in_port.port = Some("b1.1".into());
+        index.update(number, in_port.clone());
+        assert_eq!(index.number_at("b1.1"), Some(number));
+        let mut offline = in_port;
+        offline.online = false;
+        offline.available = false;
+        offline.listed = false;
+        index.update(number, offline);
+        assert_eq!(index.number_at("b1.1"), None);
+        assert_eq!(stock(&index, "vk"), 0);
+        let counts = index.bank_counts()[&BankName::parse("default").unwrap()];
+        assert_eq!((counts.sims, counts.online), (1, 0));
+    }
+}

@@ -21,9 +21,10 @@
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 
+use crate::banks::bank_presence;
 use crate::clock::{earlier, later, span};
+use crate::contract::{PartOf, SmsReceipt};
 use crate::domain::{ActivationRecord, Multipart, SmsId, SmsPart, SmsRecord, SmsState};
-use crate::engine::{bank_presence, PartOf, SmsReceipt};
 use crate::number::{ready, NumberActor, NumberError, Reply};
 use crate::store::{Change, StoreError};
 

@@ -9,11 +9,13 @@
 mod archive;
 mod banks;
 pub mod clock;
+mod contract;
 mod deadlines;
 mod directory;
 mod dispatcher;
 pub mod domain;
 mod engine;
+mod error;
 mod expiry;
 mod fast;
 mod ids;
@@ -23,15 +25,20 @@ mod ledger;
 mod number;
 mod outbox;
 mod recovery;
+mod shared;
 mod sms;
 pub mod store;
 
 pub use banks::{BankView, MAX_BANKS};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use engine::{
-    BankReplaced, Engine, EngineError, EngineSettings, FinishOutcome, IncomingSms, ListedSim,
-    NumberRequest, PartOf, RecoveryReport, Reservation, SimSpec, SimView, SmsCounts, SmsFilter,
-    SmsReceipt, Stock, StockCountry,
+pub use contract::{
+    BankReplaced, EngineSettings, FinishOutcome, IncomingSms, NumberRequest, PartOf, Reservation,
+    SimSpec, SimView, SmsFilter, SmsReceipt,
 };
+pub use engine::Engine;
+pub use error::EngineError;
+pub use index::{ListedSim, Stock, StockCountry};
 pub use outbox::{DeliveryOutcome, DeliverySettings, SmsSink};
+pub use recovery::RecoveryReport;
 pub use recovery::{SCHEMA_KEY, SCHEMA_VERSION};
+pub use sms::SmsCounts;

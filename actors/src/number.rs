@@ -16,11 +16,12 @@ use actix::prelude::*;
 use chrono::{DateTime, Utc};
 
 use crate::clock::later;
+use crate::contract::{FinishOutcome, SimSpec, SimView};
 use crate::domain::{
     ActivationId, ActivationRecord, ActivationState, BankName, FinishStatus, Msisdn, ServiceName,
 };
-use crate::engine::{FinishOutcome, Shared, SimSpec, SimView};
 use crate::index::Facts;
+use crate::shared::Shared;
 use crate::store::{Change, SimRecord, StoreError};
 
 /// A number's state as its actor (or, when idle, the directory) holds it.

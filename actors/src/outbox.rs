@@ -22,7 +22,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::{watch, Notify, Semaphore};
 
 use crate::domain::{ActivationRecord, SmsId, SmsRecord, SmsState};
-use crate::engine::Shared;
+use crate::shared::Shared;
 use crate::store::Change;
 
 /// How one delivery attempt ended.

@@ -10,10 +10,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::banks;
+use crate::contract::SimSpec;
 use crate::domain::{ActivationId, ActivationRecord, ActivationState, BankName, Msisdn, SmsState};
-use crate::engine::{EngineError, Shared, SimSpec};
+use crate::error::EngineError;
 use crate::fast::{FastMap, FastSet};
 use crate::number::NumberState;
+use crate::shared::Shared;
 use crate::store::{Change, SimRecord};
 
 /// The layout of the records this engine writes.
@@ -202,7 +204,7 @@ pub(crate) async fn recover(
     unseen.sort_unstable();
     unseen.dedup();
     for bank in unseen {
-        changes.push(crate::engine::bank_presence(&bank, now));
+        changes.push(banks::bank_presence(&bank, now));
         found.insert(bank, banks::Presence { last_seen: now });
     }
     if !changes.is_empty() {

@@ -15,8 +15,8 @@ use parking_lot::Mutex;
 
 use crate::deadlines::{CONCURRENT, RETRY};
 use crate::domain::{ActivationId, Msisdn, SmsId, SmsRecord, SmsState};
-use crate::engine::{call, Shared};
 use crate::intake::Seal;
+use crate::shared::{call, Shared};
 
 /// Identifies the parts of one long SMS: receiving number, sender, concatenation reference.
 type PartsKey = (Msisdn, String, String);
