@@ -2,9 +2,14 @@
 //!
 //! Deliberately narrow: apply a batch of record upserts atomically, load everything at start,
 //! and hand out ids. The SMS outbox is part of it: an SMS record is written before the gateway
-//! is answered, and its delivery state (pending, delivered, failed) is written as it changes. The engine never acknowledges a transition (a reservation, a
-//! FINISH effect, a block) before `apply` has returned `Ok`. Implementations live in the server
-//! crate (`src/store/`): Redis for production, memory for tests and the quick start.
+//! is answered, and its delivery state (pending, delivered, failed) is written as it changes.
+//! The engine never acknowledges a transition (a reservation, a FINISH effect, a block) before
+//! `apply` has returned `Ok`. [`MemoryStore`] (here) serves tests, benches and the quick start;
+//! the Redis store for production lives in the server crate (`src/store/`).
+
+mod memory;
+
+pub use memory::MemoryStore;
 
 use std::ops::Range;
 

@@ -1,8 +1,7 @@
 //! Store implementations behind the engine's [`Store`](simrelay_actors::store::Store) port.
 
-pub mod memory;
 pub mod quarantine;
 pub mod redis;
 
 pub use self::redis::RedisStore;
-pub use memory::MemoryStore;
+pub use simrelay_actors::store::MemoryStore;

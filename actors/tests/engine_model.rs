@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use chrono::{TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
-use simrelay::store::MemoryStore;
 use simrelay_actors::domain::{
     ActivationId, ActivationState, CountryName, ExclusionPrefix, ExclusionSet, FinishStatus,
     Msisdn, OperatorName, ServiceName,
 };
+use simrelay_actors::store::MemoryStore;
 use simrelay_actors::{Engine, EngineError, EngineSettings, ManualClock, NumberRequest, SimSpec};
 
 const SERVICES: [&str; 2] = ["vk", "tg"];

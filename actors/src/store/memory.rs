@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use super::{Change, SimRecord, Snapshot, Store, StoreError};
+use crate::domain::{ActivationId, ActivationRecord, Msisdn, SmsId, SmsRecord};
 use futures::future::{self, BoxFuture};
 use parking_lot::Mutex;
-use simrelay_actors::domain::{ActivationId, ActivationRecord, Msisdn, SmsId, SmsRecord};
-use simrelay_actors::store::{Change, SimRecord, Snapshot, Store, StoreError};
 
 #[derive(Default)]
 struct Inner {

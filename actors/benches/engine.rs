@@ -20,7 +20,7 @@
 //! MemoryStore and for the discarding store). It runs unless a criterion filter that does not
 //! match `interleaved` is given.
 //!
-//! Run with `cargo bench --bench engine`.
+//! Run with `cargo bench -p simrelay-actors --bench engine`.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -31,10 +31,10 @@ use std::time::{Duration, Instant};
 use actix_rt::{System, SystemRunner};
 use criterion::{criterion_group, BenchmarkId, Criterion};
 use futures::future::{self, BoxFuture};
-use simrelay::config::{CountryTable, Settings};
-use simrelay::store::MemoryStore;
-use simrelay_actors::domain::{ExclusionSet, FinishStatus, Msisdn, OperatorName, ServiceName};
-use simrelay_actors::store::{Change, Snapshot, Store, StoreError};
+use simrelay_actors::domain::{
+    CountryName, ExclusionSet, FinishStatus, Msisdn, OperatorName, ServiceName,
+};
+use simrelay_actors::store::{Change, MemoryStore, Snapshot, Store, StoreError};
 use simrelay_actors::{Engine, EngineSettings, NumberRequest, SimSpec, SystemClock};
 
 /// First number of every pool; SIM `i` is `FIRST + i`.
@@ -91,22 +91,19 @@ fn number(i: usize) -> Msisdn {
     Msisdn::parse(&(FIRST + i as u64).to_string()).expect("valid number")
 }
 
-/// A configured SIM as the config path builds it (a `[[sims]]` entry through
-/// `Settings::sim_specs`); the benches derive every SIM from it with struct-update syntax, so
-/// fields added to `SimSpec` later keep their config defaults.
+/// A configured SIM as the config path builds it from a `[[sims]]` entry with a number, a
+/// country and an operator; the benches derive every SIM from it with struct-update syntax.
 fn template() -> SimSpec {
-    let settings = Settings {
-        sims: vec![serde_json::from_value(serde_json::json!({
-            "number": FIRST,
-            "country": "russia",
-            "operator": OPERATORS[0],
-        }))
-        .expect("valid [[sims]] entry")],
-        ..Settings::default()
-    };
-    let countries = CountryTable::builtin().expect("built-in country table");
-    let mut specs = settings.sim_specs(&countries).expect("valid SIM");
-    specs.remove(0)
+    SimSpec {
+        number: number(0),
+        country: CountryName::parse("russia").expect("valid country"),
+        operator: Some(operators()[0].clone()),
+        port: None,
+        pinned: true,
+        mcc_mnc: None,
+        rent: None,
+        bank: None,
+    }
 }
 
 /// `count` configured SIMs, round-robin over the operators (names shared, as interned).
