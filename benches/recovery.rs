@@ -27,13 +27,15 @@
 //! (show the holders' logs).
 
 use std::io::BufRead;
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
 use simrelay::store::RedisStore;
+
+#[path = "../tests/kit/redis.rs"]
+mod private_redis;
 use simrelay_actors::domain::{
     ActivationId, ActivationRecord, ActivationState, CountryName, FinishStatus, Msisdn,
     OperatorName, ServiceName,
@@ -371,27 +373,9 @@ fn main() {
     // Archived ids come first (they are older), then the active ones.
     let first_active = archived + 1;
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let mut redis = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args(["--appendonly", "no"])
-        .arg("--dir")
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server");
-    let redis_pid = redis.id();
-    let url = format!("redis://127.0.0.1:{port}/0");
+    let redis = private_redis::RedisServer::start_volatile(dir.path());
+    let redis_pid = redis.pid().expect("redis-server runs");
+    let url = redis.url();
     let client = redis::Client::open(url.as_str()).expect("url");
     let mut conn = loop {
         match client.get_connection() {
@@ -624,6 +608,4 @@ fn main() {
         let _ = holder.kill();
         let _ = holder.wait();
     }
-    let _ = redis.kill();
-    let _ = redis.wait();
 }

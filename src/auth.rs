@@ -3,7 +3,7 @@
 use actix_web::HttpRequest;
 
 use crate::config::Secret;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 
 /// The token of an `Authorization: Bearer …` header, if any.
 pub fn bearer(req: &HttpRequest) -> Option<&str> {
@@ -17,9 +17,12 @@ pub fn bearer(req: &HttpRequest) -> Option<&str> {
 pub fn require_bearer(req: &HttpRequest, secret: &Secret) -> Result<(), ApiError> {
     match bearer(req) {
         Some(token) if secret.matches(token) => Ok(()),
-        Some(_) => Err(ApiError::unauthorized("BAD_TOKEN", "wrong bearer token")),
+        Some(_) => Err(ApiError::unauthorized(
+            Code::BAD_TOKEN,
+            "wrong bearer token",
+        )),
         None => Err(ApiError::unauthorized(
-            "BAD_TOKEN",
+            Code::BAD_TOKEN,
             "missing Authorization: Bearer token",
         )),
     }

@@ -9,14 +9,14 @@ use actix_web::web;
 use futures::StreamExt;
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 fn too_large(what: &str, limit: usize) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "TOO_LARGE",
+        Code::TOO_LARGE,
         format!("{what} exceeds {limit} bytes"),
     )
 }
@@ -29,7 +29,7 @@ pub async fn read(
 ) -> Result<Vec<u8>, ApiError> {
     let mut raw = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request("BAD_BODY", e.to_string()))?;
+        let chunk = chunk.map_err(|e| ApiError::bad_request(Code::BAD_BODY, e.to_string()))?;
         if raw.len() + chunk.len() > max_body {
             return Err(too_large("request body", max_body));
         }
@@ -50,7 +50,7 @@ pub fn gunzip(data: &[u8], cap: usize) -> Result<Vec<u8>, ApiError> {
     flate2::read::MultiGzDecoder::new(data)
         .take(cap as u64 + 1)
         .read_to_end(&mut decoded)
-        .map_err(|e| ApiError::bad_request("BAD_GZIP", format!("corrupt gzip body: {e}")))?;
+        .map_err(|e| ApiError::bad_request(Code::BAD_GZIP, format!("corrupt gzip body: {e}")))?;
     if decoded.len() > cap {
         return Err(too_large("decoded request body", cap));
     }
@@ -59,16 +59,17 @@ pub fn gunzip(data: &[u8], cap: usize) -> Result<Vec<u8>, ApiError> {
 
 /// Parses the body as a UTF-8 JSON object.
 pub fn json_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| ApiError::bad_request("BAD_ENCODING", format!("body is not UTF-8: {e}")))?;
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        ApiError::bad_request(Code::BAD_ENCODING, format!("body is not UTF-8: {e}"))
+    })?;
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(ApiError::bad_request(
-            "BAD_JSON",
+            Code::BAD_JSON,
             "body must be a JSON object",
         )),
         Err(e) => Err(ApiError::bad_request(
-            "BAD_JSON",
+            Code::BAD_JSON,
             format!("malformed JSON: {e}"),
         )),
     }

@@ -8,6 +8,7 @@ use simrelay_actors::store::{Role, Store};
 use simrelay_actors::Engine;
 
 use crate::config::{CountryTable, OperatorTable, Settings};
+use crate::error::Code;
 use crate::metrics::Metrics;
 
 /// Shared application state.
@@ -38,14 +39,14 @@ impl AppState {
         match self.store.role() {
             Role::Leader => Ok(()),
             Role::Standby(holder) => Err(crate::error::ApiError::unavailable(
-                "NOT_LEADER",
+                Code::NOT_LEADER,
                 match holder {
                     Some(h) => format!("this simrelay is a standby; {h} holds the lease"),
                     None => "this simrelay is a standby".to_owned(),
                 },
             )),
             Role::Deposed => Err(crate::error::ApiError::unavailable(
-                "NOT_LEADER",
+                Code::NOT_LEADER,
                 "this simrelay lost the lease and serves nothing",
             )),
         }

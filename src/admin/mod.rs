@@ -8,7 +8,7 @@ use serde_json::json;
 use simrelay_actors::domain::{ActivationId, ActivationState, Msisdn, SmsId, SmsState};
 
 use crate::auth::require_bearer;
-use crate::error::{json_response, ApiError};
+use crate::error::{json_response, ApiError, Code};
 use crate::state::AppState;
 
 /// Most rows one listing returns.
@@ -42,7 +42,7 @@ fn limit(raw: Option<&str>) -> Result<usize, ApiError> {
     let digits = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
     if !digits || raw.bytes().all(|b| b == b'0') {
         return Err(ApiError::bad_request(
-            "BAD_QUERY",
+            Code::BAD_QUERY,
             format!("limit must be a whole number from 1 (at most {MAX_LIMIT} rows are answered)"),
         ));
     }
@@ -92,7 +92,7 @@ async fn activations(
 ) -> Result<HttpResponse, ApiError> {
     authorise(&req, &state)?;
     let query = web::Query::<ListQuery>::from_query(req.query_string())
-        .map_err(|e| ApiError::bad_request("BAD_QUERY", e.to_string()))?;
+        .map_err(|e| ApiError::bad_request(Code::BAD_QUERY, e.to_string()))?;
     let wanted = match query.state.as_deref() {
         None => Listing::All,
         Some("active") => Listing::In(ActivationState::Active),
@@ -101,7 +101,7 @@ async fn activations(
         Some("overdue") => Listing::Overdue,
         Some(other) => {
             return Err(ApiError::bad_request(
-                "BAD_QUERY",
+                Code::BAD_QUERY,
                 format!("state {other:?} is not one of active, finished, expired, overdue"),
             ))
         }
@@ -123,7 +123,7 @@ fn activation_id(raw: &str) -> Result<ActivationId, ApiError> {
     raw.parse::<u64>()
         .ok()
         .and_then(|n| ActivationId::new(n).ok())
-        .ok_or_else(|| ApiError::bad_request("BAD_ID", "activation ids are integers ≥ 1"))
+        .ok_or_else(|| ApiError::bad_request(Code::BAD_ID, "activation ids are integers ≥ 1"))
 }
 
 async fn activation(
@@ -139,7 +139,7 @@ async fn activation(
     let record = state.engine.find_activation(id).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
-            "UNKNOWN_ACTIVATION",
+            Code::UNKNOWN_ACTIVATION,
             format!("no activation {id}"),
         )
     })?;
@@ -192,7 +192,7 @@ async fn set_blocked(
     blocked: bool,
 ) -> Result<HttpResponse, ApiError> {
     authorise(&req, &state)?;
-    let number = Msisdn::parse(&path).map_err(|e| ApiError::bad_request("BAD_NUMBER", e.0))?;
+    let number = Msisdn::parse(&path).map_err(|e| ApiError::bad_request(Code::BAD_NUMBER, e.0))?;
     state.engine.set_blocked(number, blocked).await?;
     let sim = state.engine.sim(number).await?;
     Ok(json_response(StatusCode::OK, &json!({ "sim": sim })))
@@ -209,7 +209,7 @@ struct SmsQuery {
 async fn sms(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     authorise(&req, &state)?;
     let query = web::Query::<SmsQuery>::from_query(req.query_string())
-        .map_err(|e| ApiError::bad_request("BAD_QUERY", e.to_string()))?;
+        .map_err(|e| ApiError::bad_request(Code::BAD_QUERY, e.to_string()))?;
     let wanted = match query.state.as_deref() {
         None => None,
         Some("pending") => Some(SmsState::Pending),
@@ -220,7 +220,7 @@ async fn sms(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespons
         Some("assembling") => Some(SmsState::Assembling),
         Some(other) => {
             return Err(ApiError::bad_request(
-                "BAD_QUERY",
+                Code::BAD_QUERY,
                 format!(
                     "state {other:?} is not one of pending, delivered, failed, held, unmatched, assembling"
                 ),
@@ -242,7 +242,7 @@ async fn redeliver(
     let id = path
         .parse::<u64>()
         .map(SmsId)
-        .map_err(|_| ApiError::bad_request("BAD_ID", "SMS ids are integers"))?;
+        .map_err(|_| ApiError::bad_request(Code::BAD_ID, "SMS ids are integers"))?;
     let record = state.engine.redeliver(id).await?;
     Ok(json_response(StatusCode::OK, &json!({ "sms": record })))
 }

@@ -11,7 +11,7 @@ use simrelay_actors::domain::{BankName, CountryName, Msisdn, OperatorName};
 use simrelay_actors::SimSpec;
 
 use super::{answer, authorised, authorised_body, authorised_bytes, bounded, typed};
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::state::AppState;
 
 /// Longest port name (the platform's `port_id` limit).
@@ -110,7 +110,7 @@ fn spec(
 
 /// A bank name from the path or a body field.
 fn bank_name(field: &str, raw: &str) -> Result<BankName, ApiError> {
-    BankName::parse(raw).map_err(|e| ApiError::bad_request("BAD_BANK", format!("{field}: {e}")))
+    BankName::parse(raw).map_err(|e| ApiError::bad_request(Code::BAD_BANK, format!("{field}: {e}")))
 }
 
 /// `PUT /gateway/sims`: the legacy unscoped list, bank `default`.
@@ -154,7 +154,7 @@ async fn replace_bank(
     let checking = state.clone();
     let specs = web::block(move || validated_list(&bytes, &checking))
         .await
-        .map_err(|e| ApiError::unavailable("OVERLOADED", e.to_string()))??;
+        .map_err(|e| ApiError::unavailable(Code::OVERLOADED, e.to_string()))??;
     Ok(state.engine.replace_bank(&bank, specs).await?)
 }
 
@@ -246,7 +246,7 @@ pub(super) async fn remove(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     authorised(&req, &state)?;
-    let number = Msisdn::parse(&path).map_err(|e| ApiError::bad_request("BAD_NUMBER", e.0))?;
+    let number = Msisdn::parse(&path).map_err(|e| ApiError::bad_request(Code::BAD_NUMBER, e.0))?;
     state.engine.set_online(number, false).await?;
     let view = state.engine.sim(number).await?;
     Ok(answer(StatusCode::OK, json!({ "sim": view })))

@@ -10,7 +10,7 @@ use simrelay_actors::{IncomingSms, PartOf};
 
 use super::received_at::ReceivedAt;
 use super::{answer, authorised_body, bounded};
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::state::AppState;
 
 /// Longest sender (alphanumeric senders are ≤ 11, numbers ≤ 15; room for odd gateways).
@@ -62,7 +62,7 @@ pub(super) async fn receive(
         (None, Some(port)) => state.engine.number_at(port).ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
-                "UNKNOWN_PORT",
+                Code::UNKNOWN_PORT,
                 format!("no SIM online in port {port:?}"),
             )
         })?,

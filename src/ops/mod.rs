@@ -6,7 +6,7 @@ use serde_json::json;
 
 use simrelay_actors::store::Role;
 
-use crate::error::{json_response, ApiError};
+use crate::error::{json_response, ApiError, Code};
 use crate::state::AppState;
 
 /// Mounts `/healthz`, `/readyz`, `/metrics`.
@@ -70,10 +70,13 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         state.metrics.v2_account(health.problem().as_deref());
     }
     state.metrics.lease_held(state.store.role() == Role::Leader);
-    let text = state
-        .metrics
-        .render(&state.engine)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "METRICS", e.to_string()))?;
+    let text = state.metrics.render(&state.engine).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Code::METRICS,
+            e.to_string(),
+        )
+    })?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text))

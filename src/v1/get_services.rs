@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::Reply;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::state::AppState;
 
 fn counts(services: &[(simrelay_actors::domain::ServiceName, u32)]) -> Value {
@@ -19,7 +19,7 @@ fn counts(services: &[(simrelay_actors::domain::ServiceName, u32)]) -> Value {
 pub(super) fn handle(state: &AppState) -> Result<Reply, ApiError> {
     if !state.engine.is_ready() {
         return Err(ApiError::unavailable(
-            "NOT_READY",
+            Code::NOT_READY,
             "state is being recovered",
         ));
     }

@@ -18,7 +18,7 @@ use tracing::Instrument;
 
 use crate::auth::bearer;
 use crate::body;
-use crate::error::{json_response, ApiError};
+use crate::error::{json_response, ApiError, Code};
 use crate::state::AppState;
 
 /// The v1 actions simrelay serves.
@@ -73,7 +73,7 @@ pub async fn endpoint(
     let outcome = match &result {
         Ok(Reply::Success(_)) => "success",
         Ok(Reply::NoNumbers) => "no_numbers",
-        Err(e) => e.code,
+        Err(e) => e.code.as_str(),
     };
     state.metrics.v1_request(Action::label(action), outcome);
     if action == Some(Action::GetNumber) {
@@ -122,7 +122,10 @@ async fn serve(
         let action = match object.get("action") {
             None | Some(Value::Null) => return Err(ApiError::missing("action")),
             Some(Value::String(s)) => Action::parse(s).ok_or_else(|| {
-                ApiError::bad_request("UNKNOWN_ACTION", format!("action {s:?} is not served here"))
+                ApiError::bad_request(
+                    Code::UNKNOWN_ACTION,
+                    format!("action {s:?} is not served here"),
+                )
             })?,
             Some(_) => return Err(ApiError::bad_field("action", "must be a string")),
         };
@@ -158,5 +161,5 @@ fn authenticate(
     } else {
         "wrong key"
     };
-    Err(ApiError::unauthorized("BAD_KEY", why))
+    Err(ApiError::unauthorized(Code::BAD_KEY, why))
 }

@@ -1,6 +1,9 @@
 //! Redis as the system of record: every answer survives a crash of simrelay or of Redis.
 //! Runs the real binary against private redis-server processes (AOF, `appendfsync always`).
 
+#[path = "../kit/mod.rs"]
+mod kit;
+
 mod restart;
 mod support;
 

@@ -19,19 +19,8 @@ enum Refusal {
     Misconf,
 }
 
-fn command(redis: &Redis, args: &[&str]) -> redis::Value {
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut conn = client.get_connection().unwrap();
-    let mut cmd = redis::cmd(args[0]);
-    for a in &args[1..] {
-        cmd.arg(*a);
-    }
-    cmd.query(&mut conn)
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
-}
-
 fn info(redis: &Redis, section: &str) -> String {
-    match command(redis, &["INFO", section]) {
+    match redis.cmd(&["INFO", section]) {
         redis::Value::BulkString(bytes) => String::from_utf8(bytes).unwrap(),
         redis::Value::VerbatimString { text, .. } => text,
         other => panic!("INFO {section}: {other:?}"),
@@ -63,24 +52,24 @@ impl Refusal {
     fn start(self, redis: &Redis) {
         match self {
             Refusal::Oom => {
-                command(redis, &["CONFIG", "SET", "maxmemory-policy", "noeviction"]);
-                command(redis, &["CONFIG", "SET", "maxmemory", "1"]);
+                redis.cmd(&["CONFIG", "SET", "maxmemory-policy", "noeviction"]);
+                redis.cmd(&["CONFIG", "SET", "maxmemory", "1"]);
             }
             Refusal::Replica => {
                 let nobody = crate::support::free_port().to_string();
-                command(redis, &["REPLICAOF", "127.0.0.1", &nobody]);
+                redis.cmd(&["REPLICAOF", "127.0.0.1", &nobody]);
             }
             Refusal::Misconf => {
                 // A background save killed by a signal fails; with a save point configured
                 // (the test Redis has none) Redis then refuses writes.
-                command(redis, &["CONFIG", "SET", "save", "3600 1"]);
-                command(redis, &["CONFIG", "SET", "rdb-key-save-delay", "100000000"]);
+                redis.cmd(&["CONFIG", "SET", "save", "3600 1"]);
+                redis.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "100000000"]);
                 let pid = info(redis, "server")
                     .lines()
                     .find_map(|l| l.strip_prefix("process_id:"))
                     .map(|p| p.trim().to_owned())
                     .expect("process_id");
-                command(redis, &["BGSAVE"]);
+                redis.cmd(&["BGSAVE"]);
                 let children = format!("/proc/{pid}/task/{pid}/children");
                 let mut child = String::new();
                 until("the BGSAVE child", || {
@@ -104,14 +93,14 @@ impl Refusal {
     fn end(self, redis: &Redis) {
         match self {
             Refusal::Oom => {
-                command(redis, &["CONFIG", "SET", "maxmemory", "0"]);
+                redis.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
             }
             Refusal::Replica => {
-                command(redis, &["REPLICAOF", "NO", "ONE"]);
+                redis.cmd(&["REPLICAOF", "NO", "ONE"]);
             }
             Refusal::Misconf => {
-                command(redis, &["CONFIG", "SET", "rdb-key-save-delay", "0"]);
-                command(redis, &["BGSAVE"]);
+                redis.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+                redis.cmd(&["BGSAVE"]);
                 until("a successful save", || {
                     let i = info(redis, "persistence");
                     i.contains("rdb_bgsave_in_progress:0")

@@ -7,16 +7,6 @@ use std::time::Duration;
 
 use crate::support::{eventually, Redis, Simrelay};
 
-fn redis_cmd(redis: &Redis, args: &[&str]) -> redis::Value {
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut conn = client.get_connection().unwrap();
-    let mut cmd = redis::cmd(args[0]);
-    for a in &args[1..] {
-        cmd.arg(*a);
-    }
-    cmd.query(&mut conn).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_record_stops_readiness_until_quarantined_and_its_number_stays_off_sale() {
     let dir = tempfile::tempdir().unwrap();
@@ -31,7 +21,7 @@ async fn an_unreadable_record_stops_readiness_until_quarantined_and_its_number_s
     server.stop();
 
     // The active activation's record is overwritten with something unreadable.
-    redis_cmd(&redis, &["HSET", "t:activations", &id, "{}"]);
+    redis.cmd(&["HSET", "t:activations", &id, "{}"]);
     server.restart();
     eventually(Duration::from_secs(20), "readyz names the record", || async {
         matches!(api.readyz().await, Some((503, body))
@@ -76,10 +66,7 @@ async fn an_unreadable_record_stops_readiness_until_quarantined_and_its_number_s
         "only the blocked number is left: {body}"
     );
     assert_eq!(
-        redis_cmd(
-            &redis,
-            &["HEXISTS", "t:quarantine", &format!("t:activations/{id}")]
-        ),
+        redis.cmd(&["HEXISTS", "t:quarantine", &format!("t:activations/{id}")]),
         redis::Value::Int(1)
     );
 }
@@ -92,11 +79,11 @@ async fn a_store_written_by_a_newer_simrelay_is_refused_at_start() {
     server.api().wait_ready().await;
     server.stop();
     assert_eq!(
-        redis_cmd(&redis, &["HGET", "t:meta", "schema_version"]),
+        redis.cmd(&["HGET", "t:meta", "schema_version"]),
         redis::Value::BulkString(b"1".to_vec()),
         "written at the first start"
     );
-    redis_cmd(&redis, &["HSET", "t:meta", "schema_version", "99"]);
+    redis.cmd(&["HSET", "t:meta", "schema_version", "99"]);
     server.restart();
     let code = server.exited_within(Duration::from_secs(15));
     assert_eq!(code, Some(1), "{}", server.log());
@@ -125,7 +112,7 @@ async fn recovery_repairs_sim_records_from_the_active_activations() {
     server.stop();
 
     let record = |number: &str| -> serde_json::Value {
-        match redis_cmd(&redis, &["HGET", "t:sims", number]) {
+        match redis.cmd(&["HGET", "t:sims", number]) {
             redis::Value::BulkString(bytes) => serde_json::from_slice(&bytes).unwrap(),
             other => panic!("SIM {number}: {other:?}"),
         }
@@ -133,8 +120,8 @@ async fn recovery_repairs_sim_records_from_the_active_activations() {
     let mut lost = record(&busy);
     assert_eq!(lost["active"], id);
     lost["active"] = serde_json::Value::Null;
-    redis_cmd(&redis, &["HSET", "t:sims", &busy, &lost.to_string()]);
-    let free = match redis_cmd(&redis, &["HKEYS", "t:sims"]) {
+    redis.cmd(&["HSET", "t:sims", &busy, &lost.to_string()]);
+    let free = match redis.cmd(&["HKEYS", "t:sims"]) {
         redis::Value::Array(keys) => keys
             .into_iter()
             .map(|k| match k {
@@ -147,7 +134,7 @@ async fn recovery_repairs_sim_records_from_the_active_activations() {
     };
     let mut stale = record(&free);
     stale["active"] = serde_json::json!(id + 1000);
-    redis_cmd(&redis, &["HSET", "t:sims", &free, &stale.to_string()]);
+    redis.cmd(&["HSET", "t:sims", &free, &stale.to_string()]);
 
     server.restart();
     api.wait_ready().await;

@@ -1,0 +1,13 @@
+//! The in-process integration tests, one binary: the whole app on port 0 with its real HTTP
+//! stack, fake platforms that record what simrelay sends, and private redis-servers.
+//!
+//! * `api`: OnlineSIM v1 (GET_SERVICES, GET_NUMBER, FINISH_ACTIVATION), admin and ops endpoints;
+//! * `delivery`: the SIM-bank side and PUSH_SMS delivery;
+//! * `v2`: OnlineSIM v2 (lists, addMessage(s), the `simrelay v2` CLI).
+
+#[path = "../kit/mod.rs"]
+mod kit;
+
+mod api;
+mod delivery;
+mod v2;
