@@ -2,10 +2,11 @@
 //! driven over HTTP, with time under a [`ManualClock`] the test holds.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::kit::http::{assert_error, count, gunzip, gzip, json_of, time, JSON_UTF8};
 use chrono::{DateTime, TimeZone, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -19,8 +20,6 @@ use simrelay_actors::{Engine, ManualClock};
 pub const API_KEY: &str = "test-partner-key";
 /// The admin API's Bearer token.
 pub const ADMIN_TOKEN: &str = "test-admin-token";
-/// The content type every JSON answer carries.
-pub const JSON_UTF8: &str = "application/json; charset=utf-8";
 /// The price every test GET_NUMBER offers.
 pub const SUM: f64 = 40.0;
 
@@ -126,73 +125,6 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
 /// A client builder with the harness's timeout (no test may hang).
 pub fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder().timeout(Duration::from_secs(30))
-}
-
-/// Reads a response as (status, JSON), asserting the content type.
-pub async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap_or("<not text>").to_owned());
-    let text = response.text().await.expect("response body");
-    assert_eq!(
-        content_type.as_deref(),
-        Some(JSON_UTF8),
-        "content type of {status} {text}"
-    );
-    let value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("answer is not JSON ({e}): {status} {text:?}"));
-    (status, value)
-}
-
-/// Asserts `{"status":"ERROR","error":"<code>: ..."}` with this HTTP status, and that the
-/// message mentions `mentions`.
-#[track_caller]
-pub fn assert_error(got: &(StatusCode, Value), status: u16, code: &str, mentions: &str) {
-    let (got_status, body) = got;
-    assert_eq!(got_status.as_u16(), status, "HTTP status of {body}");
-    let object = body.as_object().expect("error body is an object");
-    assert_eq!(
-        object.len(),
-        2,
-        "error body has status and error only: {body}"
-    );
-    assert_eq!(body["status"], "ERROR", "{body}");
-    let error = body["error"].as_str().expect("error is a string");
-    assert!(
-        error.starts_with(&format!("{code}: ")),
-        "error {error:?} should start with {code:?}"
-    );
-    assert!(
-        error[code.len() + 2..].contains(mentions),
-        "error {error:?} should mention {mentions:?}"
-    );
-}
-
-/// Gzip-compresses bytes.
-pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(bytes).expect("gzip");
-    encoder.finish().expect("gzip")
-}
-
-/// Decodes gzip bytes.
-pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_end(&mut out)
-        .expect("the answer is valid gzip");
-    out
-}
-
-/// The count GET_SERVICES reports for (country, operator, service); `None` when absent.
-pub fn count(services: &Value, country: &str, operator: &str, service: &str) -> Option<u64> {
-    services["countryList"]
-        .as_array()?
-        .iter()
-        .find(|c| c["country"] == country)?["operatorMap"][operator][service]
-        .as_u64()
 }
 
 /// GET_SERVICES as `country -> operatorMap`, after checking the envelope's shape.
@@ -389,15 +321,4 @@ pub fn success_of(reply: &(StatusCode, Value)) -> (u64, u64) {
         .unwrap_or_else(|| panic!("activationId is not a JSON integer: {body}"));
     assert!(id >= 1, "{body}");
     (number, id)
-}
-
-/// An RFC 3339 time from an admin answer.
-pub fn time(value: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(
-        value
-            .as_str()
-            .unwrap_or_else(|| panic!("not a time: {value}")),
-    )
-    .unwrap_or_else(|e| panic!("{value}: {e}"))
-    .with_timezone(&Utc)
 }

@@ -2,7 +2,6 @@
 //! time under a [`ManualClock`], a fake platform taking its PUSH_SMS, and helpers to drive the
 //! gateway, admin and v1 APIs. Adapted from `tests/api/helpers.rs`.
 
-use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,6 +15,7 @@ use simrelay_actors::domain::{CountryName, Msisdn, OperatorName, ServiceName, Sm
 use simrelay_actors::{Engine, ManualClock};
 
 use crate::delivery::platform::Platform;
+pub use crate::kit::http::{assert_error, count, gunzip, json_of, time};
 
 /// The partner key (v1 `key`, PUSH_SMS `key` and Bearer).
 pub const API_KEY: &str = "test-partner-key";
@@ -23,8 +23,6 @@ pub const API_KEY: &str = "test-partner-key";
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 /// The gateway's Bearer token.
 pub const GATEWAY_TOKEN: &str = "test-gateway-token";
-/// The content type every JSON answer carries.
-pub const JSON_UTF8: &str = "application/json; charset=utf-8";
 /// The price every test GET_NUMBER offers.
 pub const SUM: f64 = 40.0;
 /// The retry interval every in-process test runs with (the protocol's 10 s).
@@ -165,66 +163,6 @@ pub fn client() -> reqwest::Client {
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client")
-}
-
-/// Reads a response as (status, JSON), asserting the content type.
-pub async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap_or("<not text>").to_owned());
-    let text = response.text().await.expect("response body");
-    assert_eq!(
-        content_type.as_deref(),
-        Some(JSON_UTF8),
-        "content type of {status} {text}"
-    );
-    let value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("answer is not JSON ({e}): {status} {text:?}"));
-    (status, value)
-}
-
-/// Asserts `{"status":"ERROR","error":"<code>: ..."}` with this HTTP status, and that the
-/// message mentions `mentions`.
-#[track_caller]
-pub fn assert_error(got: &(StatusCode, Value), status: u16, code: &str, mentions: &str) {
-    let (got_status, body) = got;
-    assert_eq!(got_status.as_u16(), status, "HTTP status of {body}");
-    let object = body.as_object().expect("error body is an object");
-    assert_eq!(
-        object.len(),
-        2,
-        "error body has status and error only: {body}"
-    );
-    assert_eq!(body["status"], "ERROR", "{body}");
-    let error = body["error"].as_str().expect("error is a string");
-    assert!(
-        error.starts_with(&format!("{code}: ")),
-        "error {error:?} should start with {code:?}"
-    );
-    assert!(
-        error[code.len() + 2..].contains(mentions),
-        "error {error:?} should mention {mentions:?}"
-    );
-}
-
-/// Decodes gzip bytes.
-pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_end(&mut out)
-        .expect("valid gzip");
-    out
-}
-
-/// The count GET_SERVICES reports for (country, operator, service); `None` when absent.
-pub fn count(services: &Value, country: &str, operator: &str, service: &str) -> Option<u64> {
-    services["countryList"]
-        .as_array()?
-        .iter()
-        .find(|c| c["country"] == country)?["operatorMap"][operator][service]
-        .as_u64()
 }
 
 /// One value of a Prometheus text exposition: `series` is the metric name with its labels as
@@ -572,16 +510,4 @@ impl TestApp {
         assert_eq!(response.status(), StatusCode::OK);
         response.text().await.expect("metrics text")
     }
-}
-
-/// An RFC 3339 time from an admin answer.
-#[track_caller]
-pub fn time(value: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(
-        value
-            .as_str()
-            .unwrap_or_else(|| panic!("not a time: {value}")),
-    )
-    .unwrap_or_else(|e| panic!("{value}: {e}"))
-    .with_timezone(&Utc)
 }

@@ -17,6 +17,7 @@ use simrelay::v2::sync::ListSync;
 use simrelay_actors::domain::{Msisdn, SmsState};
 use simrelay_actors::{Engine, ManualClock};
 
+pub use crate::kit::http::time;
 use crate::v2::fake::FakeV2;
 
 /// The OnlineSIM key (v2: the Bearer key).
@@ -386,16 +387,4 @@ impl V2App {
         assert_eq!(response.status(), StatusCode::OK);
         response.text().await.expect("metrics text")
     }
-}
-
-/// An RFC 3339 time from an admin answer.
-#[track_caller]
-pub fn time(value: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(
-        value
-            .as_str()
-            .unwrap_or_else(|| panic!("not a time: {value}")),
-    )
-    .unwrap_or_else(|e| panic!("{value}: {e}"))
-    .with_timezone(&Utc)
 }
