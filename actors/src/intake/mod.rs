@@ -22,11 +22,15 @@ use actix::prelude::*;
 use chrono::{DateTime, Utc};
 
 use crate::banks::bank_presence;
-use crate::clock::{earlier, later, span};
+use crate::clock::{later, span};
 use crate::contract::{PartOf, SmsReceipt};
 use crate::domain::{ActivationRecord, Multipart, SmsId, SmsPart, SmsRecord, SmsState};
 use crate::number::{ready, NumberActor, NumberError, Reply};
 use crate::store::{Change, StoreError};
+
+use self::decision::PartDecision;
+
+mod decision;
 
 /// Accept an SMS the SIM received: de-duplicate, match it to its activation, store it, queue
 /// it for delivery (or, for a part of a long SMS, wait for the rest).
@@ -68,17 +72,7 @@ impl NumberActor {
         ids.dedup();
         let newest_first: Vec<ActivationRecord> =
             ids.into_iter().filter_map(|id| ledger.get(id)).collect();
-        let closed = |a: &ActivationRecord| a.expired_at.or(a.finished_at);
-        let open = newest_first
-            .iter()
-            .find(|a| a.created_at <= at && closed(a).is_none_or(|c| c >= at));
-        if let Some(open) = open {
-            return Some(open.clone());
-        }
-        let newest = newest_first.first()?;
-        let earliest = earlier(newest.created_at, self.shared.settings.clock_skew);
-        let after_previous = newest_first.get(1).and_then(closed).is_none_or(|c| at > c);
-        (earliest <= at && at < newest.created_at && after_previous).then(|| newest.clone())
+        decision::activation_at(&newest_first, at, self.shared.settings.clock_skew).cloned()
     }
 
     /// Where a complete SMS goes: delivered to its activation's platform, held by our-side
@@ -91,29 +85,12 @@ impl NumberActor {
     ) -> SmsState {
         let settings = &self.shared.settings;
         let sim = &self.state.record;
-        match activation {
-            // v2: no ordered service; with filtering on, an SMS must belong to one of the
-            // services offered, or it is held (e.g. a bank's message).
-            None if settings.forward_unmatched && sim.online && !sim.blocked => {
-                match &settings.filter {
-                    Some(filter)
-                        if !settings
-                            .offered
-                            .iter()
-                            .any(|s| filter.belongs(s, from, text)) =>
-                    {
-                        SmsState::Held
-                    }
-                    _ => SmsState::Pending,
-                }
-            }
-            None => SmsState::Unmatched,
-            Some(a) if a.service.is_rent() => SmsState::Pending,
-            Some(a) => match &settings.filter {
-                Some(filter) if !filter.belongs(&a.service, from, text) => SmsState::Held,
-                _ => SmsState::Pending,
-            },
-        }
+        let rules = decision::Rules {
+            forward_unmatched: settings.forward_unmatched,
+            filter: settings.filter.as_ref(),
+            offered: &settings.offered,
+        };
+        decision::destination(activation, sim.online && !sim.blocked, from, text, rules)
     }
 
     /// Ends a long SMS's wait: it is delivered (or held, or kept) like a whole SMS.
@@ -252,80 +229,52 @@ impl NumberActor {
                     || now.signed_duration_since(r.accepted_at) <= window
             })
             .collect();
+        let decided = decision::part_decision(&recent, &part, &msg.text);
         let piece = SmsPart {
             part: part.part,
             text: msg.text,
             gateway_id: msg.gateway_id,
         };
-        let twin = recent.iter().find(|r| {
-            r.multipart.as_ref().is_some_and(|m| {
-                m.received
-                    .iter()
-                    .any(|p| p.part == piece.part && p.text == piece.text)
-            })
-        });
-        if let Some(twin) = twin {
-            tracing::debug!(sms_id = %twin.id, %number, part = part.part, "duplicate part of a long SMS");
-            return self.answer(Ok(duplicate(twin, true)));
-        }
-        let open = recent
-            .iter()
-            .rev()
-            .find(|r| r.state == SmsState::Assembling)
-            .cloned();
         // What the part starts, if it completes no waiting SMS: (its activation, whether it is
         // late, an earlier SMS to forward in the same write).
-        let (activation, late, sealed) = match open {
-            None => {
-                // A part of an SMS already forwarded (it came after the wait) is forwarded at
-                // once on its own: the client must get it. Otherwise it starts a new long SMS.
-                let late = recent.last().filter(|r| {
-                    r.multipart
-                        .as_ref()
-                        .is_some_and(|m| m.parts == part.parts && !m.has(part.part))
-                });
-                match late {
-                    Some(sealed) => (
-                        sealed.activation_id.and_then(|a| self.shared.ledger.get(a)),
-                        true,
-                        None,
-                    ),
-                    None => (self.activation_at(received_at), false, None),
-                }
+        let (activation, late, sealed) = match decided {
+            PartDecision::Duplicate(twin) => {
+                tracing::debug!(sms_id = %twin.id, %number, part = part.part, "duplicate part of a long SMS");
+                return self.answer(Ok(duplicate(twin, true)));
             }
-            Some(mut record) => {
+            PartDecision::Malformed(record) => return self.answer(Ok(duplicate(record, true))),
+            PartDecision::Conflict(why) => return self.answer(Err(NumberError::Conflict(why))),
+            PartDecision::AddTo(record) => {
+                let mut record = record.clone();
                 let Some(mut multipart) = record.multipart.take() else {
                     return self.answer(Ok(duplicate(&record, true)));
                 };
-                if multipart.parts != part.parts {
-                    return self.answer(Err(NumberError::Conflict(format!(
-                        "parts: {} differs from the {} parts announced by the earlier parts of ref {:?}",
-                        part.parts, multipart.parts, part.reference
-                    ))));
-                }
-                if !multipart.has(part.part) {
-                    record.text = multipart.add(piece);
-                    let complete = multipart.is_complete();
-                    record.multipart = Some(multipart);
-                    if complete {
-                        self.seal(&mut record, now);
-                    }
-                    let id = record.id;
-                    return self.write_sms(
-                        Some(id),
-                        move |_| record,
-                        None,
-                        true,
-                        move |r| receipt(r, Some(complete)),
-                    );
-                }
-                // The same part with another text: the reference came round while the earlier
-                // SMS still waited. That one is forwarded with what it has; this part starts a
-                // new one.
+                record.text = multipart.add(piece);
+                let complete = multipart.is_complete();
                 record.multipart = Some(multipart);
+                if complete {
+                    self.seal(&mut record, now);
+                }
+                let id = record.id;
+                return self.write_sms(
+                    Some(id),
+                    move |_| record,
+                    None,
+                    true,
+                    move |r| receipt(r, Some(complete)),
+                );
+            }
+            PartDecision::Supersede(record) => {
+                let mut record = record.clone();
                 self.seal(&mut record, now);
                 (self.activation_at(received_at), false, Some(record))
             }
+            PartDecision::Late(sealed) => (
+                sealed.activation_id.and_then(|a| self.shared.ledger.get(a)),
+                true,
+                None,
+            ),
+            PartDecision::New => (self.activation_at(received_at), false, None),
         };
         let first = FirstPart {
             from: msg.from,
