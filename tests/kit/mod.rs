@@ -4,10 +4,12 @@
 #![allow(dead_code, unused_imports)] // each test binary uses a different part
 
 pub mod http;
+pub mod process;
 pub mod redis;
 
 use std::time::{Duration, Instant};
 
+pub use self::process::Process;
 pub use self::redis::{free_port, RedisServer};
 
 /// Waits for a condition that depends on another process (start-up, reconnection, delivery);

@@ -209,7 +209,7 @@ async fn a_holder_paused_past_its_lease_wakes_up_deposed_and_writes_nothing() {
         );
     }
     // Its renewal or its first write finds another holder: it exits for its supervisor.
-    let code = holder.exited_within(Duration::from_secs(10));
+    let code = holder.exited_within(Duration::from_secs(10)).await;
     assert_eq!(code, Some(75), "{}", holder.log());
     assert!(holder.log().contains("lost the lease"), "{}", holder.log());
     assert_eq!(

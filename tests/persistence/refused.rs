@@ -155,7 +155,7 @@ async fn refused_writes_stop_sales_until_redis_takes_them_again(refusal: Refusal
     );
     assert!(app.metrics().await.contains("simrelay_store_up 0"));
     assert_eq!(
-        server.exited_within(Duration::ZERO),
+        server.exited_within(Duration::ZERO).await,
         None,
         "{code}: simrelay exited\n{}",
         server.log()

@@ -85,7 +85,7 @@ async fn a_store_written_by_a_newer_simrelay_is_refused_at_start() {
     );
     redis.cmd(&["HSET", "t:meta", "schema_version", "99"]);
     server.restart();
-    let code = server.exited_within(Duration::from_secs(15));
+    let code = server.exited_within(Duration::from_secs(15)).await;
     assert_eq!(code, Some(1), "{}", server.log());
     assert!(
         server.log().contains("schema version is 99"),

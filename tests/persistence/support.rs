@@ -1,20 +1,17 @@
 //! Real processes for the persistence tests: private redis-server instances with AOF in a temp
 //! dir on free ports (never the machine's shared Redis), and the real simrelay binary.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
-pub use crate::kit::{eventually, free_port, RedisServer as Redis};
+pub use crate::kit::{eventually, free_port, Process, RedisServer as Redis};
 
-/// The real simrelay binary serving on a Redis store.
+/// The real simrelay binary serving on a Redis store (the kit's [`Process`], with this
+/// harness's config and client).
 pub struct Simrelay {
-    pub port: u16,
-    config: PathBuf,
-    log: PathBuf,
-    child: Option<Child>,
+    process: Process,
     pub http: reqwest::Client,
 }
 
@@ -23,118 +20,38 @@ pub const KEY: &str = "test-key";
 pub const LEASE_SECS: u64 = 2;
 pub const ADMIN: &str = "test-admin";
 
+impl std::ops::Deref for Simrelay {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.process
+    }
+}
+
+impl std::ops::DerefMut for Simrelay {
+    fn deref_mut(&mut self) -> &mut Process {
+        &mut self.process
+    }
+}
+
 impl Simrelay {
     /// Writes a config with `sims` numbers (russia, beeline) and starts the binary.
     pub fn start(dir: &Path, redis_url: &str, sims: usize) -> Simrelay {
-        let port = free_port();
-        let mut config = format!(
-            "[server]\nlisten = \"127.0.0.1:{port}\"\n[store]\nredis_url = \"{redis_url}\"\nkey_prefix = \"t\"\ncommand_timeout = \"1s\"\nlease = \"{LEASE_SECS}s\"\n\
-             [onlinesim]\napi_key = \"{KEY}\"\n[admin]\ntoken = \"{ADMIN}\"\n[log]\nfilter = \"warn\"\n"
-        );
-        for i in 0..sims {
-            config.push_str(&format!(
-                "[[sims]]\nnumber = \"7928{:07}\"\noperator = \"beeline\"\n",
-                i
-            ));
-        }
-        let path = dir.join(format!("simrelay-{port}.toml"));
-        std::fs::write(&path, config).unwrap();
-        let mut s = Simrelay {
-            port,
-            config: path,
-            log: dir.join(format!("simrelay-{port}.log")),
-            child: None,
-            http: reqwest::Client::new(),
-        };
-        s.spawn();
-        s
-    }
-
-    fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_simrelay"))
-            .arg("serve")
-            .arg("--config")
-            .arg(&self.config)
-            .env_remove("RUST_LOG")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGKILL.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// SIGTERM and wait for a graceful exit.
-    pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let status = child.wait().unwrap();
-            assert!(
-                status.success(),
-                "graceful stop failed: {status}\n{}",
-                self.log()
+        let process = Process::serve(dir, |port| {
+            let mut config = format!(
+                "[server]\nlisten = \"127.0.0.1:{port}\"\n[store]\nredis_url = \"{redis_url}\"\nkey_prefix = \"t\"\ncommand_timeout = \"1s\"\nlease = \"{LEASE_SECS}s\"\n\
+                 [onlinesim]\napi_key = \"{KEY}\"\n[admin]\ntoken = \"{ADMIN}\"\n[log]\nfilter = \"warn\"\n"
             );
-        }
-    }
-
-    /// Its config file.
-    pub fn config_path(&self) -> &Path {
-        &self.config
-    }
-
-    /// The process id, while it runs.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(|c| c.id())
-    }
-
-    /// Sends a signal (`STOP`, `CONT`, `TERM`, …) to the process.
-    pub fn signal(&self, name: &str) {
-        if let Some(pid) = self.pid() {
-            let status = Command::new("kill")
-                .args([&format!("-{name}"), &pid.to_string()])
-                .status()
-                .expect("kill runs");
-            assert!(status.success(), "kill -{name} {pid}");
-        }
-    }
-
-    /// Waits up to `limit` for the process to exit by itself; its exit code, if it did.
-    pub fn exited_within(&mut self, limit: Duration) -> Option<i32> {
-        let started = Instant::now();
-        while started.elapsed() < limit {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    self.child = None;
-                    return Some(status.code().unwrap_or(-1));
-                }
+            for i in 0..sims {
+                config.push_str(&format!(
+                    "[[sims]]\nnumber = \"7928{i:07}\"\noperator = \"beeline\"\n"
+                ));
             }
-            std::thread::sleep(Duration::from_millis(50));
+            config
+        });
+        Simrelay {
+            process,
+            http: reqwest::Client::new(),
         }
-        None
-    }
-
-    /// Starts the same binary with the same config again.
-    pub fn restart(&mut self) {
-        assert!(self.child.is_none());
-        self.spawn();
     }
 
     /// A client of this instance (clone it into load tasks).

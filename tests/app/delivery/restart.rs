@@ -5,8 +5,7 @@
 //! `confirmed.rs`).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -17,7 +16,7 @@ const KEY: &str = "test-key";
 const ADMIN: &str = "test-admin";
 const GATEWAY: &str = "test-gateway";
 
-use crate::kit::free_port;
+use crate::kit::Process;
 pub(crate) use crate::kit::{eventually, RedisServer as Redis};
 
 /// The stored record of one SMS (key prefix `d`), read straight from Redis.
@@ -30,13 +29,24 @@ pub(crate) fn sms_record(redis: &Redis, id: u64) -> Option<Value> {
     serde_json::from_str(&json?).ok()
 }
 
-/// The real simrelay binary on a Redis store, delivering to `push_sms_url` every second.
+/// The real simrelay binary on a Redis store, delivering to `push_sms_url` every second (the
+/// kit's [`Process`], with this harness's config and requests).
 pub(crate) struct Simrelay {
-    port: u16,
-    config: PathBuf,
-    log: PathBuf,
-    child: Option<Child>,
+    process: Process,
     http: reqwest::Client,
+}
+
+impl std::ops::Deref for Simrelay {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.process
+    }
+}
+
+impl std::ops::DerefMut for Simrelay {
+    fn deref_mut(&mut self) -> &mut Process {
+        &mut self.process
+    }
 }
 
 impl Simrelay {
@@ -52,105 +62,29 @@ impl Simrelay {
         sims: usize,
         push_timeout: &str,
     ) -> Simrelay {
-        let port = free_port();
-        let mut config = format!(
-            "[server]\nlisten = \"127.0.0.1:{port}\"\n\
-             [store]\nredis_url = \"{redis_url}\"\nkey_prefix = \"d\"\ncommand_timeout = \"1s\"\nlease = \"2s\"\n\
-             [onlinesim]\napi_key = \"{KEY}\"\npush_sms_url = \"{push_sms_url}\"\npush_retry_interval = \"1s\"\n\
-             [push_sms]\ntimeout = \"{push_timeout}\"\n\
-             [gateway]\ntoken = \"{GATEWAY}\"\n\
-             [admin]\ntoken = \"{ADMIN}\"\n[log]\nfilter = \"warn\"\n"
-        );
-        for i in 0..sims {
-            config.push_str(&format!(
-                "[[sims]]\nnumber = \"7928{i:07}\"\noperator = \"beeline\"\n"
-            ));
-        }
-        let path = dir.join(format!("simrelay-{port}.toml"));
-        std::fs::write(&path, config).unwrap();
-        let mut s = Simrelay {
-            port,
-            config: path,
-            log: dir.join(format!("simrelay-{port}.log")),
-            child: None,
+        let process = Process::serve(dir, |port| {
+            let mut config = format!(
+                "[server]\nlisten = \"127.0.0.1:{port}\"\n\
+                 [store]\nredis_url = \"{redis_url}\"\nkey_prefix = \"d\"\ncommand_timeout = \"1s\"\nlease = \"2s\"\n\
+                 [onlinesim]\napi_key = \"{KEY}\"\npush_sms_url = \"{push_sms_url}\"\npush_retry_interval = \"1s\"\n\
+                 [push_sms]\ntimeout = \"{push_timeout}\"\n\
+                 [gateway]\ntoken = \"{GATEWAY}\"\n\
+                 [admin]\ntoken = \"{ADMIN}\"\n[log]\nfilter = \"warn\"\n"
+            );
+            for i in 0..sims {
+                config.push_str(&format!(
+                    "[[sims]]\nnumber = \"7928{i:07}\"\noperator = \"beeline\"\n"
+                ));
+            }
+            config
+        });
+        Simrelay {
+            process,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
-                .unwrap(),
-        };
-        s.spawn();
-        s
-    }
-
-    fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_simrelay"))
-            .arg("serve")
-            .arg("--config")
-            .arg(&self.config)
-            .env_remove("RUST_LOG")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-    }
-
-    pub(crate) fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGKILL.
-    pub(crate) fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+                .expect("client"),
         }
-    }
-
-    pub(crate) fn restart(&mut self) {
-        assert!(self.child.is_none());
-        self.spawn();
-    }
-
-    /// Sends SIGTERM (a graceful stop) without waiting.
-    pub(crate) fn terminate(&self) {
-        let pid = self.child.as_ref().expect("simrelay runs").id();
-        let status = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill -TERM {pid}");
-    }
-
-    /// Waits up to `limit` for the process to exit by itself; its exit code, if it did.
-    pub(crate) async fn exited_within(&mut self, limit: Duration) -> Option<i32> {
-        let started = Instant::now();
-        loop {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    self.child = None;
-                    return Some(status.code().unwrap_or(-1));
-                }
-            }
-            if started.elapsed() >= limit {
-                return None;
-            }
-            actix_rt::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Whether the listener accepts connections.
-    pub(crate) fn listening(&self) -> bool {
-        std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
     }
 
     pub(crate) async fn wait_ready(&self) {
@@ -226,12 +160,6 @@ impl Simrelay {
             .await
             .unwrap();
         body["sms"].as_array().cloned().unwrap_or_default()
-    }
-}
-
-impl Drop for Simrelay {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

@@ -1,10 +1,9 @@
 //! Durability with Redis: SMS accepted while OnlineSIM answers 500 survive a SIGKILL of simrelay
 //! and are delivered after the restart, exactly once. The real binary in v2 mode against a
 //! private redis-server (AOF, `appendfsync always`) and the fake v2 server; real time, short
-//! intervals. Process helpers adapted from `tests/persistence/support.rs`.
+//! intervals.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -16,15 +15,26 @@ use crate::v2::helpers::{API_KEY, C1, GATEWAY_TOKEN};
 /// The admin token of the binary: none of the in-process apps has it.
 const ADMIN: &str = "restart-test-admin";
 
-use crate::kit::{free_port, RedisServer as Redis};
+use crate::kit::{free_port, Process, RedisServer as Redis};
 
-/// The real simrelay binary in v2 mode.
+/// The real simrelay binary in v2 mode (the kit's [`Process`] with this harness's config and
+/// requests).
 struct Simrelay {
-    port: u16,
-    config: PathBuf,
-    log: PathBuf,
-    child: Option<Child>,
+    process: Process,
     http: reqwest::Client,
+}
+
+impl std::ops::Deref for Simrelay {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.process
+    }
+}
+
+impl std::ops::DerefMut for Simrelay {
+    fn deref_mut(&mut self) -> &mut Process {
+        &mut self.process
+    }
 }
 
 impl Simrelay {
@@ -41,64 +51,24 @@ impl Simrelay {
     }
 
     fn on_port(dir: &Path, redis_url: &str, v2_base_url: &str, port: u16) -> Simrelay {
-        let config = format!(
-            "[server]\nlisten = \"127.0.0.1:{port}\"\n\
-             [store]\nredis_url = \"{redis_url}\"\nkey_prefix = \"v2t\"\ncommand_timeout = \"1s\"\nlease = \"2s\"\n\
-             [onlinesim]\nmode = \"v2\"\napi_key = \"{API_KEY}\"\nv2_base_url = \"{v2_base_url}\"\n\
-             push_retry_interval = \"1s\"\nv2_timeout = \"2s\"\n\
-             [gateway]\ntoken = \"{GATEWAY_TOKEN}\"\n[admin]\ntoken = \"{ADMIN}\"\n\
-             [log]\nfilter = \"warn\"\n\
-             [[sims]]\nnumber = \"{C1}\"\nport = \"bank.1\"\nmcc_mnc = \"25099\"\n"
-        );
-        let path = dir.join(format!("simrelay-{port}.toml"));
-        std::fs::write(&path, config).expect("write the config");
-        let mut s = Simrelay {
-            port,
-            config: path,
-            log: dir.join(format!("simrelay-{port}.log")),
-            child: None,
+        let process = Process::serve_on(dir, port, |port| {
+            format!(
+                "[server]\nlisten = \"127.0.0.1:{port}\"\n\
+                 [store]\nredis_url = \"{redis_url}\"\nkey_prefix = \"v2t\"\ncommand_timeout = \"1s\"\nlease = \"2s\"\n\
+                 [onlinesim]\nmode = \"v2\"\napi_key = \"{API_KEY}\"\nv2_base_url = \"{v2_base_url}\"\n\
+                 push_retry_interval = \"1s\"\nv2_timeout = \"2s\"\n\
+                 [gateway]\ntoken = \"{GATEWAY_TOKEN}\"\n[admin]\ntoken = \"{ADMIN}\"\n\
+                 [log]\nfilter = \"warn\"\n\
+                 [[sims]]\nnumber = \"{C1}\"\nport = \"bank.1\"\nmcc_mnc = \"25099\"\n"
+            )
+        });
+        Simrelay {
+            process,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
                 .expect("client"),
-        };
-        s.spawn();
-        s
-    }
-
-    fn spawn(&mut self) {
-        assert!(self.child.is_none());
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_simrelay"))
-            .arg("serve")
-            .arg("--config")
-            .arg(&self.config)
-            .env_remove("RUST_LOG")
-            .stdout(log.try_clone().expect("log file"))
-            .stderr(log)
-            .spawn()
-            .expect("run simrelay");
-        self.child = Some(child);
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGKILL: no shutdown at all.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
         }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
     }
 
     /// Waits until this process answers ready (its own admin token tells it from another
@@ -106,9 +76,7 @@ impl Simrelay {
     async fn wait_ready(&mut self) -> bool {
         let started = Instant::now();
         loop {
-            let child = self.child.as_mut().expect("simrelay was started");
-            if matches!(child.try_wait(), Ok(Some(_))) {
-                self.child = None;
+            if self.exited_within(Duration::ZERO).await.is_some() {
                 return false;
             }
             let ready = matches!(
@@ -173,12 +141,6 @@ impl Simrelay {
     }
 }
 
-impl Drop for Simrelay {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 /// How many addMessage requests the fake accepted for each text.
 fn accepted_by_text(fake: &FakeV2) -> std::collections::BTreeMap<String, usize> {
     let mut out = std::collections::BTreeMap::new();
@@ -231,7 +193,7 @@ async fn sms_accepted_during_an_outage_are_delivered_once_after_a_sigkill() {
 
     server.kill();
     fake.always(AddMessage, Reply::Ok);
-    server.spawn();
+    server.restart();
     assert!(
         server.wait_ready().await,
         "simrelay exited:\n{}",
