@@ -29,7 +29,9 @@
 //! Run with `cargo bench --bench load`. Knobs (environment): `LOAD_CONCURRENCY` (32),
 //! `LOAD_SECS` (10), `LOAD_WARMUP_SECS` (2), `LOAD_SIMS` (10000), `LOAD_WORKERS` (HTTP workers
 //! per server, 1), `LOAD_CLIENT_THREADS` (1), `LOAD_ROUNDS` (1; rounds alternate which server
-//! goes first and end with the median ratio), `LOAD_ENGINE` (1).
+//! goes first and end with the median ratio), `LOAD_ENGINE` (1), `LOAD_GZIP` (1; 0 sends plain
+//! JSON and no `Accept-Encoding`), `LOAD_NODELAY` (1; 0 leaves `TCP_NODELAY` off on both
+//! servers, as actix-web does by default).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -70,6 +72,10 @@ struct Config {
     client_threads: usize,
     rounds: usize,
     engine_phase: bool,
+    /// Gzip request bodies and `Accept-Encoding: gzip` (else plain JSON both ways).
+    gzip: bool,
+    /// `TCP_NODELAY` on both servers' accepted connections.
+    nodelay: bool,
 }
 
 impl Config {
@@ -83,6 +89,8 @@ impl Config {
             client_threads: env_or("LOAD_CLIENT_THREADS", 1usize).max(1),
             rounds: env_or("LOAD_ROUNDS", 1usize).max(1),
             engine_phase: env_or("LOAD_ENGINE", 1u8) != 0,
+            gzip: env_or("LOAD_GZIP", 1u8) != 0,
+            nodelay: env_or("LOAD_NODELAY", 1u8) != 0,
         }
     }
 }
@@ -97,6 +105,7 @@ fn start_simrelay(
     let mut settings = Settings::default();
     settings.server.listen = "127.0.0.1:0".parse()?;
     settings.server.workers = cfg.workers;
+    settings.server.tcp_nodelay = cfg.nodelay;
     settings.onlinesim.api_key = Secret::new(KEY);
     settings.log.filter = "off".into();
     // Built the way a config file is read, so optional fields added later take their defaults.
@@ -152,13 +161,14 @@ fn start_simrelay(
 fn start_ceiling(cfg: Config) -> Result<u16, BoxError> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
-    let workers = cfg.workers;
+    let (workers, nodelay) = (cfg.workers, cfg.nodelay);
     std::thread::Builder::new()
         .name(CEILING_THREAD.into())
         .spawn(move || {
             let system = actix_rt::System::new();
-            let outcome =
-                system.block_on(async move { ceiling_server(listener, V1_PATH, workers)?.await });
+            let outcome = system.block_on(async move {
+                ceiling_server(listener, V1_PATH, workers, nodelay)?.await
+            });
             if let Err(e) = outcome {
                 eprintln!("ceiling server stopped: {e}");
             }
@@ -200,8 +210,8 @@ impl Gzip {
     }
 }
 
-fn get_number_body() -> Vec<u8> {
-    Gzip::new().encode(&json!({
+fn get_number_body(gzip: bool) -> Vec<u8> {
+    let body = json!({
         "action": "GET_NUMBER",
         "key": KEY,
         "country": "russia",
@@ -209,16 +219,26 @@ fn get_number_body() -> Vec<u8> {
         "service": "vk",
         "sum": 10.0,
         "exceptionPhoneSet": [],
-    }))
+    });
+    if gzip {
+        Gzip::new().encode(&body)
+    } else {
+        body.to_string().into_bytes()
+    }
 }
 
-fn finish_body(gzip: &mut Gzip, id: u64) -> Vec<u8> {
-    gzip.encode(&json!({
+/// A FINISH_ACTIVATION body, gzip-compressed when `gzip` is given.
+fn finish_body(gzip: Option<&mut Gzip>, id: u64) -> Vec<u8> {
+    let body = json!({
         "action": "FINISH_ACTIVATION",
         "key": KEY,
         "activationId": id,
         "status": 5,
-    }))
+    });
+    match gzip {
+        Some(gzip) => gzip.encode(&body),
+        None => body.to_string().into_bytes(),
+    }
 }
 
 /// Which server a phase drives.
@@ -285,11 +305,19 @@ impl Stats {
 }
 
 /// One POST; the decoded JSON answer, or the kind of failure.
-async fn post(client: &reqwest::Client, url: &Url, body: Vec<u8>) -> Result<Value, String> {
-    let response = client
+async fn post(
+    client: &reqwest::Client,
+    url: &Url,
+    body: Vec<u8>,
+    gzip: bool,
+) -> Result<Value, String> {
+    let mut request = client
         .post(url.clone())
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(reqwest::header::CONTENT_ENCODING, "gzip")
+        .header(reqwest::header::CONTENT_TYPE, "application/json");
+    if gzip {
+        request = request.header(reqwest::header::CONTENT_ENCODING, "gzip");
+    }
+    let response = request
         .body(body)
         .send()
         .await
@@ -316,12 +344,13 @@ async fn connection(
     url: Url,
     get_body: Arc<Vec<u8>>,
     until: Instant,
+    gzip: bool,
 ) -> Result<Stats, BoxError> {
     let mut stats = Stats::new()?;
-    let mut gzip = Gzip::new();
+    let mut encoder = Gzip::new();
     while Instant::now() < until {
         let sent = Instant::now();
-        let answer = post(&client, &url, get_body.as_ref().clone()).await;
+        let answer = post(&client, &url, get_body.as_ref().clone(), gzip).await;
         stats.get_number.saturating_record(micros(sent.elapsed()));
         let answer = match answer {
             Ok(a) => a,
@@ -335,7 +364,8 @@ async fn connection(
             continue;
         };
         let sent = Instant::now();
-        let finished = post(&client, &url, finish_body(&mut gzip, id)).await;
+        let body = finish_body(gzip.then_some(&mut encoder), id);
+        let finished = post(&client, &url, body, gzip).await;
         stats.finish.saturating_record(micros(sent.elapsed()));
         if let Err(kind) = finished {
             stats.fail(format!("FINISH_ACTIVATION {kind}"));
@@ -464,6 +494,8 @@ enum Driver {
     Http {
         clients: Vec<reqwest::Client>,
         url: Url,
+        /// Gzip both ways.
+        gzip: bool,
     },
     /// Direct calls on simrelay's engine.
     Engine(Engine),
@@ -475,21 +507,24 @@ async fn drive(
     concurrency: usize,
     secs: u64,
 ) -> Result<(Stats, Duration), BoxError> {
-    let get_body = Arc::new(get_number_body());
     let started = Instant::now();
     let until = started + Duration::from_secs(secs);
     let tasks: Vec<_> = match driver {
-        Driver::Http { clients, url } => clients
-            .iter()
-            .map(|client| {
-                tokio::spawn(connection(
-                    client.clone(),
-                    url.clone(),
-                    Arc::clone(&get_body),
-                    until,
-                ))
-            })
-            .collect(),
+        Driver::Http { clients, url, gzip } => {
+            let get_body = Arc::new(get_number_body(*gzip));
+            clients
+                .iter()
+                .map(|client| {
+                    tokio::spawn(connection(
+                        client.clone(),
+                        url.clone(),
+                        Arc::clone(&get_body),
+                        until,
+                        *gzip,
+                    ))
+                })
+                .collect()
+        }
         Driver::Engine(engine) => (0..concurrency)
             .map(|_| tokio::spawn(engine_connection(engine.clone(), until)))
             .collect(),
@@ -514,18 +549,18 @@ struct Phase {
     cpu_us_per_get: f64,
 }
 
-fn http_driver(port: u16, concurrency: usize) -> Result<Driver, BoxError> {
+fn http_driver(port: u16, concurrency: usize, gzip: bool) -> Result<Driver, BoxError> {
     let url = Url::parse(&format!("http://127.0.0.1:{port}{V1_PATH}"))?;
     let clients = (0..concurrency)
         .map(|_| {
             reqwest::Client::builder()
-                .gzip(true)
+                .gzip(gzip)
                 .tcp_nodelay(true)
                 .pool_max_idle_per_host(1)
                 .build()
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Driver::Http { clients, url })
+    Ok(Driver::Http { clients, url, gzip })
 }
 
 async fn phase(target: Target, driver: Driver, cfg: Config) -> Result<Phase, BoxError> {
@@ -639,8 +674,19 @@ fn main() -> Result<(), BoxError> {
     println!(
         "load: {cores} cores; concurrency {} connections per server; {} s measured after {} s \
          warm-up; {} SIMs; {} HTTP worker(s) per server (+ simrelay's engine thread); {} client \
-         thread(s); gzip request bodies, Accept-Encoding: gzip; no log subscriber",
-        cfg.concurrency, cfg.secs, cfg.warmup_secs, cfg.sims, cfg.workers, cfg.client_threads
+         thread(s); {}; TCP_NODELAY {} on both servers; no log subscriber",
+        cfg.concurrency,
+        cfg.secs,
+        cfg.warmup_secs,
+        cfg.sims,
+        cfg.workers,
+        cfg.client_threads,
+        if cfg.gzip {
+            "gzip request bodies, Accept-Encoding: gzip"
+        } else {
+            "plain JSON both ways"
+        },
+        if cfg.nodelay { "on" } else { "off" }
     );
     let (simrelay, engine) = start_simrelay(cfg, None, false)?;
     let redis = if env_or("LOAD_REDIS", 1u8) == 1 {
@@ -674,10 +720,15 @@ fn main() -> Result<(), BoxError> {
             }
             // Alternate which server goes first, so that neither always follows the other.
             let (c, s) = if round % 2 == 1 {
-                let c = phase(Target::Ceiling, http_driver(ceiling, cfg.concurrency)?, cfg).await?;
+                let c = phase(
+                    Target::Ceiling,
+                    http_driver(ceiling, cfg.concurrency, cfg.gzip)?,
+                    cfg,
+                )
+                .await?;
                 let s = phase(
                     Target::Simrelay,
-                    http_driver(simrelay, cfg.concurrency)?,
+                    http_driver(simrelay, cfg.concurrency, cfg.gzip)?,
                     cfg,
                 )
                 .await?;
@@ -685,11 +736,16 @@ fn main() -> Result<(), BoxError> {
             } else {
                 let s = phase(
                     Target::Simrelay,
-                    http_driver(simrelay, cfg.concurrency)?,
+                    http_driver(simrelay, cfg.concurrency, cfg.gzip)?,
                     cfg,
                 )
                 .await?;
-                let c = phase(Target::Ceiling, http_driver(ceiling, cfg.concurrency)?, cfg).await?;
+                let c = phase(
+                    Target::Ceiling,
+                    http_driver(ceiling, cfg.concurrency, cfg.gzip)?,
+                    cfg,
+                )
+                .await?;
                 (c, s)
             };
             let ratio = s.get_per_sec / c.get_per_sec.max(f64::MIN_POSITIVE);
@@ -718,7 +774,7 @@ fn main() -> Result<(), BoxError> {
                 let fenced = || async {
                     phase(
                         Target::SimrelayRedis,
-                        http_driver(*port, cfg.concurrency)?,
+                        http_driver(*port, cfg.concurrency, cfg.gzip)?,
                         cfg,
                     )
                     .await
@@ -726,7 +782,7 @@ fn main() -> Result<(), BoxError> {
                 let unfenced_phase = |port: u16| async move {
                     phase(
                         Target::SimrelayRedisUnfenced,
-                        http_driver(port, cfg.concurrency)?,
+                        http_driver(port, cfg.concurrency, cfg.gzip)?,
                         cfg,
                     )
                     .await

@@ -278,6 +278,7 @@ fn serve(listener: TcpListener, state: &AppState, surface: Surface) -> anyhow::R
     // In v2 mode the platform never calls us: no v1 endpoint to guess at.
     let v1 = state.settings.onlinesim.mode == Mode::V1;
     let workers = state.settings.server.workers;
+    let nodelay = state.settings.server.tcp_nodelay;
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(Compress::default())
@@ -300,7 +301,7 @@ fn serve(listener: TcpListener, state: &AppState, surface: Surface) -> anyhow::R
     }
     // actix's 5 s default can close a kept-alive connection right after a request that took
     // longer (a large bank list on a slow box), under a client about to reuse it.
-    server = server.keep_alive(KEEP_ALIVE);
+    server = server.keep_alive(KEEP_ALIVE).tcp_nodelay(nodelay);
     Ok(server.listen(listener)?.run())
 }
 
@@ -311,12 +312,13 @@ const KEEP_ALIVE: Duration = Duration::from_secs(75);
 const CEILING_REPLY: &str = r#"{"number":79281234567,"activationId":355,"status":"SUCCESS"}"#;
 
 /// The load driver's ceiling: the same actix-web stack and middleware as simrelay, answering a
-/// fixed GET_NUMBER reply after reading the body. What simrelay's engine costs is the gap
-/// between the two.
+/// fixed GET_NUMBER reply after reading the body, with the same listener options (keep-alive,
+/// `tcp_nodelay`). What simrelay's engine costs is the gap between the two.
 pub fn ceiling_server(
     listener: TcpListener,
     v1_path: &str,
     workers: usize,
+    tcp_nodelay: bool,
 ) -> std::io::Result<Server> {
     let path = v1_path.to_owned();
     let mut server = HttpServer::new(move || {
@@ -335,5 +337,6 @@ pub fn ceiling_server(
     if workers > 0 {
         server = server.workers(workers);
     }
+    server = server.keep_alive(KEEP_ALIVE).tcp_nodelay(tcp_nodelay);
     Ok(server.listen(listener)?.run())
 }

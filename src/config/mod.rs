@@ -69,6 +69,9 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Largest body accepted after gzip decoding, in bytes (caps gzip bombs while decoding).
     pub max_decoded_bytes: usize,
+    /// `TCP_NODELAY` on accepted connections: an answer written in more than one piece (a
+    /// gzip-compressed body is) leaves at once instead of waiting for the client's delayed ACK.
+    pub tcp_nodelay: bool,
 }
 
 impl Default for ServerSettings {
@@ -79,6 +82,7 @@ impl Default for ServerSettings {
             workers: 0,
             max_body_bytes: 256 * 1024,
             max_decoded_bytes: 1024 * 1024,
+            tcp_nodelay: true,
         }
     }
 }
