@@ -31,7 +31,9 @@
 //! per server, 1), `LOAD_CLIENT_THREADS` (1), `LOAD_ROUNDS` (1; rounds alternate which server
 //! goes first and end with the median ratio), `LOAD_ENGINE` (1), `LOAD_GZIP` (1; 0 sends plain
 //! JSON and no `Accept-Encoding`), `LOAD_NODELAY` (1; 0 leaves `TCP_NODELAY` off on both
-//! servers, as actix-web does by default).
+//! servers, as actix-web does by default), `LOAD_SERVE` (1: start simrelay and the ceiling,
+//! print their URLs and serve for `LOAD_SERVE_SECS`, 600, for an independent load generator:
+//! see `benches/wrk/`).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -689,6 +691,15 @@ fn main() -> Result<(), BoxError> {
         if cfg.nodelay { "on" } else { "off" }
     );
     let (simrelay, engine) = start_simrelay(cfg, None, false)?;
+    // For an independent load generator (wrk, benches/wrk/): serve both, drive nothing.
+    if env_or("LOAD_SERVE", 0u8) == 1 {
+        let ceiling = start_ceiling(cfg)?;
+        println!("simrelay http://127.0.0.1:{simrelay}{V1_PATH}");
+        println!("ceiling http://127.0.0.1:{ceiling}{V1_PATH}");
+        println!("key {KEY}");
+        std::thread::sleep(Duration::from_secs(env_or("LOAD_SERVE_SECS", 600u64)));
+        return Ok(());
+    }
     let redis = if env_or("LOAD_REDIS", 1u8) == 1 {
         let server = RedisServer::start()?;
         let (port, _) = start_simrelay(cfg, Some(server.url.clone()), false)?;
