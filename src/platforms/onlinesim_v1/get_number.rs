@@ -7,8 +7,9 @@ use serde_json::{Map, Value};
 use simrelay_actors::domain::{ExclusionPrefix, ExclusionSet};
 use simrelay_actors::NumberRequest;
 
-use super::{fields, Reply};
+use super::Reply;
 use crate::error::ApiError;
+use crate::fields;
 use crate::state::AppState;
 
 /// Extra time the edge waits beyond the engine's own deadline before giving up.

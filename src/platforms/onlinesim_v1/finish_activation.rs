@@ -4,8 +4,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use simrelay_actors::domain::{ActivationId, FinishStatus};
 
-use super::{fields, Reply};
+use super::Reply;
 use crate::error::ApiError;
+use crate::fields;
 use crate::state::AppState;
 
 #[derive(Deserialize)]

@@ -1,14 +1,15 @@
-//! The OnlineSIM v1 endpoint: one POST route, dispatched on `action`.
+//! OnlineSIM v1 (`onlinesim.mode = "v1"`): the platform pulls numbers from us, we push it SMS.
 //!
-//! One file per action (`get_services`, `get_number`, `finish_activation`), `body` for the
-//! transport (size limits, gzip by magic bytes, UTF-8), `fields` for lenient-but-strict field
-//! parsing. Authentication: the body's `key` or an `Authorization: Bearer` header, compared in
-//! constant time.
+//! Inbound, one POST route dispatched on `action`, one file per action (`get_services`,
+//! `get_number`, `finish_activation`); the transport is `crate::body` (size limits, gzip by
+//! magic bytes, UTF-8), lenient-but-strict field parsing `crate::fields`. Authentication: the
+//! body's `key` or an `Authorization: Bearer` header, compared in constant time. Outbound,
+//! `push_sms` delivers each SMS to the platform's PUSH_SMS webhook.
 
-pub(crate) mod fields;
 mod finish_activation;
 mod get_number;
 mod get_services;
+pub mod push_sms;
 
 use std::time::Instant;
 
