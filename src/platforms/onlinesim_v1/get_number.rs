@@ -4,8 +4,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use simrelay_actors::domain::{ExclusionPrefix, ExclusionSet};
-use simrelay_actors::NumberRequest;
+use simrelay_actors::domain::{
+    CountryName, ExclusionPrefix, ExclusionSet, NameError, OperatorName, ServiceName,
+};
+use simrelay_actors::{NumberRequest, OperatorChoice};
 
 use super::Reply;
 use crate::error::ApiError;
@@ -43,11 +45,30 @@ pub(super) async fn handle(
             .map_err(|e| ApiError::bad_field(&format!("exceptionPhoneSet[{i}]"), e))?;
         prefixes.push(prefix);
     }
-    let operator = body.operator.trim().to_ascii_lowercase();
+    // A name that is not even valid names nothing simrelay holds: NO_NUMBERS, as for any
+    // country, operator or service without stock, never an error.
+    let names = (|| {
+        let operator = match body.operator.trim().to_ascii_lowercase().as_str() {
+            "any" => OperatorChoice::Any,
+            named => OperatorChoice::Named(OperatorName::parse(named)?),
+        };
+        Ok::<_, NameError>((
+            CountryName::parse(&body.country)?,
+            operator,
+            ServiceName::parse(&body.service)?,
+        ))
+    })();
+    let (country, operator, service) = match names {
+        Ok(names) => names,
+        Err(e) => {
+            tracing::debug!(error = %e, "GET_NUMBER names nothing we hold; answering NO_NUMBERS");
+            return Ok(Reply::NoNumbers);
+        }
+    };
     let request = NumberRequest {
-        country: body.country.trim().to_ascii_lowercase(),
-        operator: (operator != "any").then_some(operator),
-        service: body.service.trim().to_ascii_lowercase(),
+        country,
+        operator,
+        service,
         sum,
         exclusions: ExclusionSet::new(prefixes),
     };
