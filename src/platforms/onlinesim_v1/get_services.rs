@@ -1,42 +1,66 @@
 //! GET_SERVICES: the stock per country, operator and service, read from the engine's counters.
+//! The request carries nothing besides `action` and `key`.
 
-use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
-use super::Reply;
+use serde::Serialize;
+use simrelay_actors::domain::{CountryName, ServiceName};
+use simrelay_actors::Stock;
+
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
 
-fn counts(services: &[(simrelay_actors::domain::ServiceName, u32)]) -> Value {
-    Value::Object(
-        services
-            .iter()
-            .map(|(s, c)| (s.to_string(), Value::from(*c)))
-            .collect(),
-    )
+/// The operator key that sums a country's operators, the unknown ones included.
+const ANY: &str = "any";
+
+/// GET_SERVICES' answer: `{"countryList":[…]}`.
+#[derive(Debug, Serialize)]
+pub(super) struct GetServicesReply {
+    /// One entry per country with at least one SIM.
+    #[serde(rename = "countryList")]
+    country_list: Vec<CountryStock>,
 }
 
-/// `{"countryList":[{"country":…,"operatorMap":{"any":{…},"<operator>":{…}}}]}`
-pub(super) fn handle(state: &AppState) -> Result<Reply, ApiError> {
+/// One country's stock: `{"country":…,"operatorMap":{"any":{…},"<operator>":{…}}}`.
+#[derive(Debug, Serialize)]
+struct CountryStock {
+    country: CountryName,
+    /// `any` and each known operator → service → count.
+    #[serde(rename = "operatorMap")]
+    operator_map: BTreeMap<String, BTreeMap<ServiceName, u32>>,
+}
+
+fn counts(services: &[(ServiceName, u32)]) -> BTreeMap<ServiceName, u32> {
+    services.iter().cloned().collect()
+}
+
+pub(super) fn handle(state: &AppState) -> Result<GetServicesReply, ApiError> {
     if !state.engine.is_ready() {
         return Err(ApiError::unavailable(
             Code::NOT_READY,
             "state is being recovered",
         ));
     }
-    let stock = state.engine.stock();
-    let list: Vec<Value> = stock
-        .countries
-        .iter()
-        .map(|c| {
-            let mut operators = Map::new();
-            operators.insert("any".into(), counts(&c.any));
-            for (operator, services) in &c.operators {
-                operators.insert(operator.to_string(), counts(services));
-            }
-            serde_json::json!({"country": c.country.as_str(), "operatorMap": operators})
-        })
-        .collect();
-    let mut fields = Map::new();
-    fields.insert("countryList".into(), Value::Array(list));
-    Ok(Reply::Success(fields))
+    Ok(state.engine.stock().into())
+}
+
+impl From<Stock> for GetServicesReply {
+    fn from(stock: Stock) -> GetServicesReply {
+        let country_list = stock
+            .countries
+            .into_iter()
+            .map(|c| {
+                let mut operator_map = BTreeMap::new();
+                operator_map.insert(ANY.to_owned(), counts(&c.any));
+                for (operator, services) in &c.operators {
+                    operator_map.insert(operator.to_string(), counts(services));
+                }
+                CountryStock {
+                    country: c.country,
+                    operator_map,
+                }
+            })
+            .collect();
+        GetServicesReply { country_list }
+    }
 }
