@@ -51,8 +51,8 @@ use serde_json::{json, Value};
 use simrelay::config::{Secret, Settings, SimEntry};
 use simrelay::startup::{ceiling_server, Application};
 use simrelay::store::MemoryStore;
-use simrelay_actors::domain::{ExclusionSet, FinishStatus};
-use simrelay_actors::{Engine, NumberRequest, SystemClock};
+use simrelay_actors::domain::{CountryName, ExclusionSet, FinishStatus, ServiceName};
+use simrelay_actors::{Engine, NumberRequest, OperatorChoice, SystemClock};
 use support::{env_or, BoxError, RedisServer};
 
 const KEY: &str = "load-bench-key";
@@ -381,9 +381,9 @@ async fn engine_connection(engine: Engine, until: Instant) -> Result<Stats, BoxE
     let mut stats = Stats::new()?;
     while Instant::now() < until {
         let request = NumberRequest {
-            country: "russia".into(),
-            operator: None,
-            service: "vk".into(),
+            country: CountryName::parse("russia")?,
+            operator: OperatorChoice::Any,
+            service: ServiceName::parse("vk")?,
             sum: 10.0,
             exclusions: ExclusionSet::default(),
         };

@@ -217,7 +217,7 @@ enum V2Request {
 
 /// Runs one v2 request and prints its table.
 fn v2_request(config: Option<PathBuf>, request: V2Request) -> anyhow::Result<String> {
-    use crate::v2::{cli, client::V2Client};
+    use crate::platforms::onlinesim_v2::{cli, client::V2Client};
     let (settings, _) = Settings::load(config.as_deref())?;
     let o = &settings.onlinesim;
     let base = o

@@ -5,7 +5,7 @@ use std::fmt;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
+use serde::Serialize;
 use simrelay_actors::EngineError;
 
 /// The content type of every JSON answer.
@@ -43,6 +43,8 @@ impl Code {
     pub const CONFLICT: Code = Code("CONFLICT");
     /// The engine could not answer (shutting down or overloaded).
     pub const ENGINE_UNAVAILABLE: Code = Code("ENGINE_UNAVAILABLE");
+    /// simrelay could not encode its own answer: a bug, never the request's fault.
+    pub const INTERNAL: Code = Code("INTERNAL");
     /// The metrics could not be encoded.
     pub const METRICS: Code = Code("METRICS");
     /// A required field is absent; the message names it.
@@ -147,17 +149,45 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status)
-            .content_type(JSON)
-            .body(json!({"status": "ERROR", "error": self.to_string()}).to_string())
+        json_response(self.status, &ErrorReply::new(&self.to_string()))
+    }
+}
+
+/// The body of every error answer: `{"error":"<CODE>: <what>","status":"ERROR"}`.
+#[derive(Debug, Serialize)]
+pub struct ErrorReply<'a> {
+    /// The stable code and what went wrong (or a bare code, e.g. v1's `NO_NUMBERS`).
+    pub error: &'a str,
+    /// Always `ERROR`.
+    pub status: &'static str,
+}
+
+impl ErrorReply<'_> {
+    /// The error answer carrying `error`.
+    pub fn new(error: &str) -> ErrorReply<'_> {
+        ErrorReply {
+            error,
+            status: "ERROR",
+        }
     }
 }
 
 /// A JSON answer with the charset the platform asks for.
-pub fn json_response(status: StatusCode, body: &serde_json::Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type(JSON)
-        .body(body.to_string())
+pub fn json_response(status: StatusCode, body: &(impl Serialize + ?Sized)) -> HttpResponse {
+    match serde_json::to_string(body) {
+        Ok(text) => HttpResponse::build(status).content_type(JSON).body(text),
+        // Only maps with non-string keys fail to encode, and no answer has one: a bug, said as
+        // one, without going through this function again.
+        Err(e) => {
+            tracing::error!(error = %e, "an answer could not be encoded");
+            HttpResponse::InternalServerError()
+                .content_type(JSON)
+                .body(format!(
+                    r#"{{"error":"{}: the answer could not be encoded","status":"ERROR"}}"#,
+                    Code::INTERNAL
+                ))
+        }
+    }
 }
 
 /// The answer for paths nobody serves.

@@ -19,7 +19,8 @@ use tracing_actix_web::TracingLogger;
 use crate::config::{CountryTable, FilteringMode, Mode, Settings};
 use crate::error::{not_found, JSON};
 use crate::metrics::Metrics;
-use crate::push_sms::PushSms;
+use crate::platforms::onlinesim_v1::push_sms::PushSms;
+use crate::platforms::{onlinesim_v1, onlinesim_v2};
 use crate::state::{AppState, Readiness};
 use crate::store::{MemoryStore, RedisStore};
 
@@ -29,7 +30,7 @@ pub struct Application {
     port: u16,
     internal_port: Option<u16>,
     state: AppState,
-    v2_sync: Option<Arc<crate::v2::sync::ListSync>>,
+    v2_sync: Option<Arc<onlinesim_v2::sync::ListSync>>,
 }
 
 impl Application {
@@ -100,7 +101,7 @@ impl Application {
                 "no onlinesim.push_sms_url: SMS are stored but not delivered until it is set"
             ),
             (Mode::V2, _) => {
-                v2 = Some(crate::v2::start(
+                v2 = Some(onlinesim_v2::start(
                     &settings, &engine, clock, &countries, &metrics,
                 )?);
             }
@@ -191,7 +192,7 @@ impl Application {
     }
 
     /// The v2 list task (v2 mode), for tests that drive its cadence.
-    pub fn v2_sync(&self) -> Option<&Arc<crate::v2::sync::ListSync>> {
+    pub fn v2_sync(&self) -> Option<&Arc<onlinesim_v2::sync::ListSync>> {
         self.v2_sync.as_ref()
     }
 
@@ -286,7 +287,7 @@ fn serve(listener: TcpListener, state: &AppState, surface: Surface) -> anyhow::R
             .app_data(data.clone())
             .configure(|cfg| {
                 if surface != Surface::Internal && v1 {
-                    cfg.route(&v1_path, web::post().to(crate::v1::endpoint));
+                    cfg.route(&v1_path, web::post().to(onlinesim_v1::endpoint));
                 }
                 if surface != Surface::Platform {
                     crate::ops::routes(cfg);

@@ -27,7 +27,7 @@ pub struct AppState {
     /// MCC-MNC → operator name, for SIMs reported by MCC-MNC.
     pub operators: Arc<OperatorTable>,
     /// v2 account health (v2 mode only).
-    pub v2_health: Option<crate::v2::Health>,
+    pub v2_health: Option<crate::platforms::onlinesim_v2::Health>,
     /// The store, for its role: only the holder of the deployment's lease serves.
     pub store: Arc<dyn Store>,
 }

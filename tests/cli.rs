@@ -272,8 +272,8 @@ mod gammu_hook {
     use simrelay::config::{Secret, Settings, SimEntry};
     use simrelay::startup::Application;
     use simrelay::store::MemoryStore;
-    use simrelay_actors::domain::{Msisdn, SmsState};
-    use simrelay_actors::{ManualClock, NumberRequest};
+    use simrelay_actors::domain::{CountryName, Msisdn, ServiceName, SmsState};
+    use simrelay_actors::{ManualClock, NumberRequest, OperatorChoice};
 
     const TOKEN: &str = "gateway-test-token";
 
@@ -329,9 +329,9 @@ mod gammu_hook {
         actix_rt::spawn(app.run_until_stopped());
         let reservation = engine
             .get_number(NumberRequest {
-                country: "russia".into(),
-                operator: None,
-                service: "vk".into(),
+                country: CountryName::parse("russia").unwrap(),
+                operator: OperatorChoice::Any,
+                service: ServiceName::parse("vk").unwrap(),
                 sum: 1.0,
                 exclusions: Default::default(),
             })
@@ -475,8 +475,8 @@ mod release_command {
     use simrelay::config::{Secret, Settings, SimEntry};
     use simrelay::startup::Application;
     use simrelay::store::MemoryStore;
-    use simrelay_actors::domain::{ActivationState, Msisdn};
-    use simrelay_actors::{Engine, ManualClock, NumberRequest};
+    use simrelay_actors::domain::{ActivationState, CountryName, Msisdn, ServiceName};
+    use simrelay_actors::{Engine, ManualClock, NumberRequest, OperatorChoice};
 
     const TOKEN: &str = "cli-admin-token-7f3a";
 
@@ -535,9 +535,9 @@ mod release_command {
         for _ in 0..2 {
             let reservation = engine
                 .get_number(NumberRequest {
-                    country: "russia".into(),
-                    operator: None,
-                    service: "vk".into(),
+                    country: CountryName::parse("russia").unwrap(),
+                    operator: OperatorChoice::Any,
+                    service: ServiceName::parse("vk").unwrap(),
                     sum: 1.0,
                     exclusions: Default::default(),
                 })

@@ -35,7 +35,9 @@ use simrelay_actors::domain::{
     CountryName, ExclusionSet, FinishStatus, Msisdn, OperatorName, ServiceName,
 };
 use simrelay_actors::store::{Change, MemoryStore, Snapshot, Store, StoreError};
-use simrelay_actors::{Engine, EngineSettings, NumberRequest, SimSpec, SystemClock};
+use simrelay_actors::{
+    Engine, EngineSettings, NumberRequest, OperatorChoice, SimSpec, SystemClock,
+};
 
 /// First number of every pool; SIM `i` is `FIRST + i`.
 const FIRST: u64 = 79_000_000_000;
@@ -136,9 +138,9 @@ fn engine_with(store: Arc<dyn Store>, count: usize, offered: usize) -> (SystemRu
 
 fn request() -> NumberRequest {
     NumberRequest {
-        country: "russia".into(),
-        operator: None,
-        service: "vk".into(),
+        country: CountryName::parse("russia").expect("valid country"),
+        operator: OperatorChoice::Any,
+        service: ServiceName::parse("vk").expect("valid service"),
         sum: 10.0,
         exclusions: ExclusionSet::default(),
     }
@@ -221,7 +223,7 @@ fn stock_engine(count: usize, offered: usize) -> (SystemRunner, Engine) {
             }
             for k in 0..count / 10 {
                 let request = NumberRequest {
-                    service: names[k % names.len()].to_string(),
+                    service: names[k % names.len()].clone(),
                     ..request()
                 };
                 if let Some(sold) = engine.get_number(request).await? {

@@ -155,15 +155,34 @@ pub struct SimSpec {
     pub bank: Option<BankName>,
 }
 
+/// Which operators' SIMs a GET_NUMBER accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OperatorChoice {
+    /// Any SIM of the country, those of unknown operators included (OnlineSIM's `any`).
+    Any,
+    /// Only SIMs of this operator.
+    Named(OperatorName),
+}
+
+impl OperatorChoice {
+    /// The operator asked for; `None` for any.
+    pub fn named(&self) -> Option<&OperatorName> {
+        match self {
+            OperatorChoice::Any => None,
+            OperatorChoice::Named(name) => Some(name),
+        }
+    }
+}
+
 /// A GET_NUMBER request, already parsed at the edge.
 #[derive(Debug, Clone)]
 pub struct NumberRequest {
-    /// Country name as the platform sent it (lower-cased).
-    pub country: String,
-    /// Operator name, or `None` for `any`.
-    pub operator: Option<String>,
-    /// Service name (lower-cased).
-    pub service: String,
+    /// The country the number must be from.
+    pub country: CountryName,
+    /// The operator, or any.
+    pub operator: OperatorChoice,
+    /// The service the number is bought for.
+    pub service: ServiceName,
     /// Price offered.
     pub sum: f64,
     /// Prefixes the client does not want.

@@ -51,7 +51,7 @@ impl Dispatcher {
         let request = &order.request;
         let candidate = self.shared.index.lock().select(
             &request.country,
-            request.operator.as_deref(),
+            request.operator.named(),
             &order.service,
             &request.exclusions,
             &tried,

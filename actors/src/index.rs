@@ -199,9 +199,10 @@ impl AvailabilityIndex {
         }
     }
 
-    /// Whether `service` is offered at all.
-    pub(crate) fn offers(&self, service: &str) -> Option<&ServiceName> {
-        self.offered.iter().find(|s| s.as_str() == service)
+    /// Whether `service` is offered at all; the offered name (one allocation shared by every
+    /// request) when it is.
+    pub(crate) fn offers(&self, service: &ServiceName) -> Option<&ServiceName> {
+        self.offered.iter().find(|s| *s == service)
     }
 
     fn pool_mut(&mut self, facts: &Facts) -> &mut Pool {
@@ -309,8 +310,8 @@ impl AvailabilityIndex {
     /// exhausted for the service since the cursor last passed, not on the pool size.
     pub(crate) fn select(
         &mut self,
-        country: &str,
-        operator: Option<&str>,
+        country: &CountryName,
+        operator: Option<&OperatorName>,
         service: &ServiceName,
         exclusions: &ExclusionSet,
         tried: &[Msisdn],
@@ -322,7 +323,7 @@ impl AvailabilityIndex {
         let mut pools: Vec<&mut Pool> = match operator {
             Some(name) => operators
                 .iter_mut()
-                .filter(|(op, _)| op.as_ref().is_some_and(|o| o.as_str() == name))
+                .filter(|(op, _)| op.as_ref() == Some(name))
                 .map(|(_, p)| p)
                 .collect(),
             None => operators.values_mut().collect(),
@@ -528,6 +529,10 @@ mod tests {
         ServiceName::parse(raw).unwrap()
     }
 
+    fn russia() -> CountryName {
+        CountryName::parse("russia").unwrap()
+    }
+
     fn facts(operator: Option<&str>, bank: &str) -> Facts {
         Facts {
             country: CountryName::parse("russia").unwrap(),
@@ -564,7 +569,7 @@ mod tests {
 
     fn pick(index: &mut AvailabilityIndex, excluded: &[&str]) -> Option<u64> {
         index
-            .select("russia", None, &service("vk"), &exclusions(excluded), &[])
+            .select(&russia(), None, &service("vk"), &exclusions(excluded), &[])
             .map(Msisdn::get)
     }
 
@@ -654,7 +659,7 @@ mod tests {
     fn numbers_already_tried_are_skipped() {
         let mut index = index(&[79001000001, 79001000002]);
         let tried = [num(79001000001)];
-        let got = index.select("russia", None, &service("vk"), &exclusions(&[]), &tried);
+        let got = index.select(&russia(), None, &service("vk"), &exclusions(&[]), &tried);
         assert_eq!(got.map(Msisdn::get), Some(79001000002));
     }
 
@@ -662,24 +667,31 @@ mod tests {
     fn a_named_operator_picks_only_from_its_pool() {
         let mut index = index(&[79001000001]);
         index.update(num(79002000001), facts(Some("beeline"), "default"));
+        let beeline = OperatorName::parse("beeline").unwrap();
         let got = index.select(
-            "russia",
-            Some("beeline"),
+            &russia(),
+            Some(&beeline),
             &service("vk"),
             &exclusions(&[]),
             &[],
         );
         assert_eq!(got.map(Msisdn::get), Some(79002000001));
         let none = index.select(
-            "russia",
-            Some("beeline"),
+            &russia(),
+            Some(&beeline),
             &service("vk"),
             &exclusions(&[]),
             &[],
         );
         assert_eq!(none, None);
         assert_eq!(
-            index.select("germany", None, &service("vk"), &exclusions(&[]), &[]),
+            index.select(
+                &CountryName::parse("germany").unwrap(),
+                None,
+                &service("vk"),
+                &exclusions(&[]),
+                &[]
+            ),
             None
         );
     }

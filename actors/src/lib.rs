@@ -32,8 +32,8 @@ pub mod store;
 pub use banks::{BankView, MAX_BANKS};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use contract::{
-    BankReplaced, EngineSettings, FinishOutcome, IncomingSms, NumberRequest, PartOf, Reservation,
-    SimSpec, SimView, SmsFilter, SmsReceipt,
+    BankReplaced, EngineSettings, FinishOutcome, IncomingSms, NumberRequest, OperatorChoice,
+    PartOf, Reservation, SimSpec, SimView, SmsFilter, SmsReceipt,
 };
 pub use engine::Engine;
 pub use error::EngineError;

@@ -14,7 +14,9 @@ use simrelay_actors::domain::{
     Msisdn, OperatorName, ServiceName,
 };
 use simrelay_actors::store::MemoryStore;
-use simrelay_actors::{Engine, EngineError, EngineSettings, ManualClock, NumberRequest, SimSpec};
+use simrelay_actors::{
+    Engine, EngineError, EngineSettings, ManualClock, NumberRequest, OperatorChoice, SimSpec,
+};
 
 const SERVICES: [&str; 2] = ["vk", "tg"];
 const TTL_MIN: i64 = 15;
@@ -305,9 +307,14 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let service_name = ["vk", "tg", "wa"][service];
                 let prefixes: Vec<&str> = exclusions.iter().map(|i| PREFIXES[*i]).collect();
                 let request = NumberRequest {
-                    country: COUNTRIES[country].into(),
-                    operator: operator.map(|o| OPERATORS[o].to_string()),
-                    service: service_name.into(),
+                    country: CountryName::parse(COUNTRIES[country]).unwrap(),
+                    operator: match operator {
+                        Some(o) => {
+                            OperatorChoice::Named(OperatorName::parse(OPERATORS[o]).unwrap())
+                        }
+                        None => OperatorChoice::Any,
+                    },
+                    service: ServiceName::parse(service_name).unwrap(),
                     sum: 10.0,
                     exclusions: ExclusionSet::new(
                         prefixes

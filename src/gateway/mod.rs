@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::auth::require_bearer;
 use crate::body;
 use crate::error::ApiError;
+use crate::fields;
 use crate::state::AppState;
 
 /// Mounts `/gateway/...`.
@@ -66,7 +67,7 @@ fn typed<T: DeserializeOwned>(bytes: &[u8], required: &[&str]) -> Result<T, ApiE
         return Ok(typed);
     }
     let object = body::json_object(bytes)?;
-    crate::v1::fields::parse(object, required)
+    fields::parse(object, required)
 }
 
 /// A string field that must not be longer than `max` characters.

@@ -9,8 +9,8 @@ use simrelay::config::Settings;
 use simrelay::config::{Secret, SimEntry};
 use simrelay::startup::Application;
 use simrelay::store::RedisStore;
-use simrelay_actors::domain::{ActivationState, Msisdn};
-use simrelay_actors::{Engine, ManualClock, NumberRequest};
+use simrelay_actors::domain::{ActivationState, CountryName, Msisdn, ServiceName};
+use simrelay_actors::{Engine, ManualClock, NumberRequest, OperatorChoice};
 
 use crate::support::Redis;
 
@@ -57,9 +57,9 @@ async fn start_with(redis: &Redis, clock: Arc<ManualClock>, settings: Settings) 
 
 async fn reserve(engine: &Engine) -> u64 {
     let request = NumberRequest {
-        country: "russia".into(),
-        operator: None,
-        service: "vk".into(),
+        country: CountryName::parse("russia").unwrap(),
+        operator: OperatorChoice::Any,
+        service: ServiceName::parse("vk").unwrap(),
         sum: 1.0,
         exclusions: Default::default(),
     };

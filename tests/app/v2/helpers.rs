@@ -11,9 +11,9 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use simrelay::config::{Mode, Secret, Settings, SimEntry};
+use simrelay::platforms::onlinesim_v2::sync::ListSync;
 use simrelay::startup::Application;
 use simrelay::store::MemoryStore;
-use simrelay::v2::sync::ListSync;
 use simrelay_actors::domain::{Msisdn, SmsState};
 use simrelay_actors::{Engine, ManualClock};
 

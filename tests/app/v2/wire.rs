@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 use simrelay::config::V2ListMode;
-use simrelay::v2::sync::IDS_KEY;
+use simrelay::platforms::onlinesim_v2::sync::IDS_KEY;
 
 use crate::v2::fake::Endpoint::{
     AddMessage, AddNumber, CheckWork, RemoveNumber, SendNumbersOnline,

@@ -1,24 +1,27 @@
-//! The OnlineSIM v1 endpoint: one POST route, dispatched on `action`.
+//! OnlineSIM v1 (`onlinesim.mode = "v1"`): the platform pulls numbers from us, we push it SMS.
 //!
-//! One file per action (`get_services`, `get_number`, `finish_activation`), `body` for the
-//! transport (size limits, gzip by magic bytes, UTF-8), `fields` for lenient-but-strict field
-//! parsing. Authentication: the body's `key` or an `Authorization: Bearer` header, compared in
-//! constant time.
+//! Inbound, one POST route dispatched on `action`, one file per action (`get_services`,
+//! `get_number`, `finish_activation`); the transport is `crate::body` (size limits, gzip by
+//! magic bytes, UTF-8), lenient-but-strict field parsing `crate::fields`. Authentication: the
+//! body's `key` or an `Authorization: Bearer` header, compared in constant time. Outbound,
+//! `push_sms` delivers each SMS to the platform's PUSH_SMS webhook.
 
-pub(crate) mod fields;
 mod finish_activation;
 mod get_number;
 mod get_services;
+pub mod push_sms;
+mod reply;
 
 use std::time::Instant;
 
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
+use self::reply::Reply;
 use crate::auth::bearer;
 use crate::body;
-use crate::error::{json_response, ApiError, Code};
+use crate::error::{ApiError, Code};
 use crate::state::AppState;
 
 /// The v1 actions simrelay serves.
@@ -49,14 +52,6 @@ impl Action {
     }
 }
 
-/// A successful v1 answer.
-pub(crate) enum Reply {
-    /// `status: SUCCESS` plus these fields.
-    Success(Map<String, Value>),
-    /// Nothing fits (GET_NUMBER only).
-    NoNumbers,
-}
-
 /// `POST {onlinesim.v1_path}`.
 pub async fn endpoint(
     req: HttpRequest,
@@ -71,8 +66,7 @@ pub async fn endpoint(
     );
     let (action, result) = serve(&req, payload, &state).instrument(span).await;
     let outcome = match &result {
-        Ok(Reply::Success(_)) => "success",
-        Ok(Reply::NoNumbers) => "no_numbers",
+        Ok(reply) => reply.outcome(),
         Err(e) => e.code.as_str(),
     };
     state.metrics.v1_request(Action::label(action), outcome);
@@ -82,29 +76,8 @@ pub async fn endpoint(
             .get_number_took(started.elapsed().as_secs_f64());
     }
     match result {
-        Ok(Reply::Success(mut fields)) => {
-            fields.insert("status".into(), Value::from("SUCCESS"));
-            json_response(actix_web::http::StatusCode::OK, &Value::Object(fields))
-        }
-        Ok(Reply::NoNumbers) => {
-            let body = match state.settings.onlinesim.no_numbers_reply {
-                crate::config::NoNumbersReply::NoNumbers => {
-                    serde_json::json!({"status": "NO_NUMBERS"})
-                }
-                crate::config::NoNumbersReply::Error => {
-                    serde_json::json!({"status": "ERROR", "error": "NO_NUMBERS"})
-                }
-            };
-            json_response(actix_web::http::StatusCode::OK, &body)
-        }
-        Err(e) => {
-            if e.status.is_server_error() {
-                tracing::warn!(error = %e, "v1 request failed");
-            } else {
-                tracing::debug!(error = %e, "v1 request refused");
-            }
-            e.error_response()
-        }
+        Ok(reply) => reply.render(state.settings.onlinesim.no_numbers_reply),
+        Err(e) => reply::refused(&e),
     }
 }
 
@@ -138,9 +111,13 @@ async fn serve(
     };
     tracing::Span::current().record("action", Action::label(Some(action)));
     let result = match action {
-        Action::GetServices => get_services::handle(state),
-        Action::GetNumber => get_number::handle(object, state).await,
-        Action::FinishActivation => finish_activation::handle(object, state).await,
+        Action::GetServices => get_services::handle(state).map(Reply::Services),
+        Action::GetNumber => get_number::handle(object, state)
+            .await
+            .map(|reserved| reserved.map_or(Reply::NoNumbers, Reply::Number)),
+        Action::FinishActivation => finish_activation::handle(object, state)
+            .await
+            .map(Reply::Finished),
     };
     (Some(action), result)
 }

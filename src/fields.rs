@@ -1,5 +1,6 @@
-//! Typed fields from a v1 JSON object: missing required fields are named, wrong types are named
-//! with their path (`exceptionPhoneSet[2]`), unknown fields are ignored.
+//! Typed fields from a JSON object body (platform actions, gateway requests): missing required
+//! fields are named, wrong types are named with their path (`exceptionPhoneSet[2]`), unknown
+//! fields are ignored.
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -26,7 +27,7 @@ pub(crate) fn parse<T: DeserializeOwned>(
 }
 
 /// A JSON number that must be finite and not negative (prices).
-pub(super) fn amount(field: &str, value: f64) -> Result<f64, ApiError> {
+pub(crate) fn amount(field: &str, value: f64) -> Result<f64, ApiError> {
     if value.is_finite() && value >= 0.0 {
         Ok(value)
     } else {
@@ -38,14 +39,14 @@ pub(super) fn amount(field: &str, value: f64) -> Result<f64, ApiError> {
 /// exclusion prefixes, activation ids.
 #[derive(Deserialize)]
 #[serde(untagged, expecting = "an integer or a string of digits")]
-pub(super) enum IntOrText {
+pub(crate) enum IntOrText {
     Int(u64),
     Text(String),
 }
 
 impl IntOrText {
     /// The value as written, digits only for integers.
-    pub(super) fn into_text(self) -> String {
+    pub(crate) fn into_text(self) -> String {
         match self {
             IntOrText::Int(n) => n.to_string(),
             IntOrText::Text(s) => s,
