@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +24,6 @@ use crate::clock::later;
 use crate::deadlines::Deadlines;
 use crate::domain::BankName;
 use crate::index::AvailabilityIndex;
-use crate::shared::Shared;
 use crate::store::Change;
 
 /// Most banks one deployment knows (their names label metrics, so they must stay few).
@@ -136,7 +134,7 @@ impl Banks {
     }
 
     /// Silences the bank if it has been silent for the TTL at `now`; answers whether it did.
-    fn silence_if_due(
+    pub(crate) fn silence_if_due(
         &self,
         bank: &BankName,
         now: DateTime<Utc>,
@@ -203,19 +201,6 @@ pub(crate) fn meta_key(bank: &BankName) -> String {
     format!("{META_PREFIX}{bank}")
 }
 
-/// Silences every bank whose deadline has passed; answers how many fell silent.
-pub(crate) fn silence_due(shared: &Arc<Shared>) -> BoxFuture<'_, usize> {
-    Box::pin(async move {
-        let now = shared.clock.now();
-        shared
-            .banks
-            .deadlines
-            .take_due(now)
-            .iter()
-            .filter(|bank| shared.banks.silence_if_due(bank, now, &shared.index))
-            .count()
-    })
-}
 
 /// The persisted presence of a bank seen at `now`.
 pub(crate) fn bank_presence(bank: &BankName, now: DateTime<Utc>) -> Change {

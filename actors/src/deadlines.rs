@@ -8,14 +8,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use crate::shared::Shared;
 
 /// How many deadlines are worked on at once when many pass together (e.g. after downtime).
 pub(crate) const CONCURRENT: usize = 64;
@@ -95,38 +93,10 @@ impl<K: Clone + Ord + Hash> Deadlines<K> {
     pub(crate) fn wake(&self) {
         self.wake.notify_one();
     }
-}
 
-/// What fires the due deadlines of one queue: called with the engine, it does the work and
-/// answers how many deadlines had an effect.
-pub(crate) type Fire = for<'a> fn(&'a Arc<Shared>) -> BoxFuture<'a, usize>;
-
-/// The background task of one queue: fire what is due, sleep until the next deadline (or a
-/// wake-up, or a jump of a manual clock). Holds the engine weakly, so it ends with the engine.
-pub(crate) async fn run<K: Clone + Ord + Hash>(
-    shared: Weak<Shared>,
-    queue: fn(&Shared) -> &Deadlines<K>,
-    fire: Fire,
-) {
-    let (mut jumps, wake) = match shared.upgrade() {
-        Some(s) => (s.clock.jumps(), Arc::clone(&queue(&s).wake)),
-        None => return,
-    };
-    loop {
-        let Some(engine) = shared.upgrade() else {
-            return;
-        };
-        // Before recovery is done nothing fires; recovery wakes the task when it is.
-        let ready = engine.ready.load(std::sync::atomic::Ordering::Acquire);
-        if ready {
-            fire(&engine).await;
-        }
-        let wait = queue(&engine)
-            .next()
-            .filter(|_| ready)
-            .map(|at| (at - engine.clock.now()).to_std().unwrap_or_default());
-        let woken = wake.notified();
-        drop(engine);
-        crate::clock::wait_for(wait, woken, &mut jumps).await;
+    /// The signal that wakes the task firing this queue.
+    pub(crate) fn waker(&self) -> Arc<Notify> {
+        Arc::clone(&self.wake)
     }
 }
+

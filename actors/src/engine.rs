@@ -10,13 +10,14 @@ use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 
-use crate::banks::{self, bank_presence, BankView, Banks};
+use crate::banks::{bank_presence, BankView, Banks};
 use crate::clock::Clock;
 use crate::contract::{
     BankReplaced, EngineSettings, FinishOutcome, IncomingSms, NumberRequest, Reservation, SimSpec,
     SimView, SmsReceipt,
 };
-use crate::deadlines::{self, Deadlines};
+use crate::deadlines::Deadlines;
+use crate::tasks;
 use crate::directory::{Directory, Peek};
 use crate::dispatcher::{Dispatcher, GetNumber};
 use crate::domain::{
@@ -24,13 +25,14 @@ use crate::domain::{
     SmsId, SmsRecord, SmsState,
 };
 use crate::error::EngineError;
-use crate::expiry::{self, Expiries};
+use crate::expiry::Expiries;
 use crate::ids::IdAllocator;
 use crate::index::{AvailabilityIndex, ListedSim, Stock};
 use crate::intake::ReceiveSms;
 use crate::ledger::Ledger;
 use crate::number::{Finish, Inspect, NumberState, Release, ReleaseReason, SimChange, Update};
-use crate::outbox::{self, DeliverySettings, Outbox, SmsSink};
+use crate::delivery;
+use crate::outbox::{DeliverySettings, Outbox, SmsSink};
 use crate::recovery::{self, RecoveryReport};
 use crate::shared::{call, Shared};
 use crate::sms::{SmsCounts, SmsLedger};
@@ -68,22 +70,22 @@ impl Engine {
             ready: AtomicBool::new(false),
             recovering: tokio::sync::Mutex::new(()),
         });
-        actix::spawn(deadlines::run(
+        actix::spawn(tasks::run(
             Arc::downgrade(&shared),
             |s| &s.expiry.queue,
-            expiry::release_due,
+            tasks::release_due,
         ));
         actix::spawn(crate::archive::run(Arc::downgrade(&shared)));
-        actix::spawn(outbox::run(Arc::downgrade(&shared)));
-        actix::spawn(deadlines::run(
+        actix::spawn(delivery::run(Arc::downgrade(&shared)));
+        actix::spawn(tasks::run(
             Arc::downgrade(&shared),
             |s| &s.banks.deadlines,
-            banks::silence_due,
+            tasks::silence_due,
         ));
-        actix::spawn(deadlines::run(
+        actix::spawn(tasks::run(
             Arc::downgrade(&shared),
             |s| &s.seals,
-            crate::sms::seal_due,
+            tasks::seal_due,
         ));
         let dispatcher = Dispatcher::new(Arc::clone(&shared)).start();
         Engine { shared, dispatcher }
@@ -471,13 +473,13 @@ impl Engine {
     /// Silences every bank that has been silent for `bank_ttl` (the background task does this
     /// by itself; tests call it after moving a manual clock). Answers how many fell silent.
     pub async fn silence_due_banks(&self) -> usize {
-        banks::silence_due(&self.shared).await
+        tasks::silence_due(&self.shared).await
     }
 
     /// Forwards the parts of every long SMS whose wait is over (the background task does this by
     /// itself; tests call it after moving a manual clock). Answers how many it sealed.
     pub async fn seal_due_sms(&self) -> usize {
-        crate::sms::seal_due(&self.shared).await
+        tasks::seal_due(&self.shared).await
     }
 
     /// Every SIM v2 lists now (online and not blocked), in number order.
@@ -667,7 +669,7 @@ impl Engine {
     /// Runs the expiry safety net now (the background task does this by itself; tests call it
     /// after moving a manual clock to wait for the outcome). Answers how many numbers it freed.
     pub async fn expire_due(&self) -> usize {
-        expiry::release_due(&self.shared).await
+        tasks::release_due(&self.shared).await
     }
 
     /// The engine's clock.
@@ -697,13 +699,13 @@ impl Engine {
     /// Delivers what is due now and waits for those attempts (the background task does this by
     /// itself; tests call it after moving a manual clock). Answers how many it attempted.
     pub async fn deliver_due(&self) -> usize {
-        outbox::deliver_due(&self.shared).await
+        delivery::deliver_due(&self.shared).await
     }
 
     /// Graceful stop of SMS delivery: no attempt starts any more; waits up to `limit` for those
     /// in flight to end and their outcomes to be stored. Answers whether they all did in time.
     pub async fn drain_deliveries(&self, limit: Duration) -> bool {
-        outbox::drain(&self.shared, limit).await
+        delivery::drain(&self.shared, limit).await
     }
 
     /// The newest SMS, optionally in one state.

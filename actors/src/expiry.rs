@@ -14,19 +14,14 @@
 //! the monotonic one will pass.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
-use futures::StreamExt;
 use parking_lot::Mutex;
 
 use crate::clock::{later, Clock};
-use crate::deadlines::{Deadlines, CONCURRENT, RETRY};
+use crate::deadlines::Deadlines;
 use crate::domain::ActivationId;
-use crate::number::{Release, ReleaseReason};
-use crate::shared::{call, Shared};
 
 /// Armed activation deadlines: wall-clock times in the queue, and beside them the monotonic
 /// instant before which each may not fire (`None`: not within the monotonic clock's range,
@@ -94,37 +89,6 @@ impl Expiries {
     }
 }
 
-/// Releases every activation whose deadline has passed; answers how many were freed.
-pub(crate) fn release_due(shared: &Arc<Shared>) -> BoxFuture<'_, usize> {
-    Box::pin(async move {
-        let now = shared.clock.now();
-        let due = shared.expiry.take_due(now, shared.clock.monotonic());
-        futures::stream::iter(due)
-            .map(|id| async move {
-                // Only active activations are armed, and the ledger keeps every active one.
-                let Some(number) = shared.ledger.get(id).map(|a| a.number) else {
-                    return 0;
-                };
-                let release = Release {
-                    id,
-                    reason: ReleaseReason::Expired,
-                };
-                match call(shared, number, release).await {
-                    Ok(freed) => usize::from(freed),
-                    Err(e) => {
-                        tracing::warn!(activation_id = %id, error = %e, "expiry failed; retrying later");
-                        shared
-                            .expiry
-                            .arm(&*shared.clock, later(now, RETRY), id);
-                        0
-                    }
-                }
-            })
-            .buffer_unordered(CONCURRENT)
-            .fold(0, |n, freed| async move { n + freed })
-            .await
-    })
-}
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,7 @@ mod banks;
 pub mod clock;
 mod contract;
 mod deadlines;
+mod delivery;
 mod directory;
 mod dispatcher;
 pub mod domain;
@@ -26,6 +27,7 @@ mod number;
 mod outbox;
 mod recovery;
 mod shared;
+mod tasks;
 mod sms;
 pub mod store;
 

@@ -6,17 +6,11 @@
 //! the delivery in flight.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use futures::future::BoxFuture;
-use futures::StreamExt;
 use parking_lot::Mutex;
 
-use crate::deadlines::{CONCURRENT, RETRY};
 use crate::domain::{ActivationId, Msisdn, SmsId, SmsRecord, SmsState};
-use crate::intake::Seal;
-use crate::shared::{call, Shared};
 
 /// Identifies the parts of one long SMS: receiving number, sender, concatenation reference.
 type PartsKey = (Msisdn, String, String);
@@ -277,27 +271,3 @@ fn parts_key(record: &SmsRecord, reference: &str) -> PartsKey {
     (record.number, record.from.clone(), reference.to_owned())
 }
 
-/// Forwards what arrived of every long SMS whose wait is over; answers how many it sealed.
-pub(crate) fn seal_due(shared: &Arc<Shared>) -> BoxFuture<'_, usize> {
-    Box::pin(async move {
-        let now = shared.clock.now();
-        let due = shared.seals.take_due(now);
-        futures::stream::iter(due)
-            .map(|id| async move {
-                let Some(record) = shared.sms.get(id) else {
-                    return 0;
-                };
-                match call(shared, record.number, Seal { id }).await {
-                    Ok(sealed) => usize::from(sealed),
-                    Err(e) => {
-                        tracing::warn!(sms_id = %id, error = %e, "cannot forward a long SMS yet; retrying later");
-                        shared.seals.arm(crate::clock::later(now, RETRY), id);
-                        0
-                    }
-                }
-            })
-            .buffer_unordered(CONCURRENT)
-            .fold(0, |n, sealed| async move { n + sealed })
-            .await
-    })
-}
