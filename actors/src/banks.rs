@@ -201,7 +201,6 @@ pub(crate) fn meta_key(bank: &BankName) -> String {
     format!("{META_PREFIX}{bank}")
 }
 
-
 /// The persisted presence of a bank seen at `now`.
 pub(crate) fn bank_presence(bank: &BankName, now: DateTime<Utc>) -> Change {
     let presence = Presence { last_seen: now };

@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-
 /// How many deadlines are worked on at once when many pass together (e.g. after downtime).
 pub(crate) const CONCURRENT: usize = 64;
 /// When firing a deadline fails (the store is down), it is tried again this much later.
@@ -99,4 +98,3 @@ impl<K: Clone + Ord + Hash> Deadlines<K> {
         Arc::clone(&self.wake)
     }
 }
-

@@ -6,24 +6,21 @@
 //! retirement swap the entry under the shard lock, so at most one live actor owns a number and
 //! only that actor writes its state.
 
-use crate::fast::FastMap;
-use std::sync::Arc;
-
-use actix::{Actor, Addr, ArbiterHandle};
+use actix::ArbiterHandle;
 use parking_lot::Mutex;
 
 use crate::domain::Msisdn;
-use crate::number::{NumberActor, NumberState};
-use crate::shared::Shared;
+use crate::fast::FastMap;
+use crate::number_state::NumberState;
 
 const SHARDS: usize = 64;
 
 /// Idle state is boxed: the map's buckets (half of them empty right after a resize) then hold
 /// a pointer, not a whole record.
-enum Entry {
+enum Entry<A> {
     Idle(Box<NumberState>),
     /// Its actor, and whether the number is configured (to restore it if the actor dies).
-    Live(Addr<NumberActor>, bool),
+    Live(A, bool),
     /// Its actor died without handing its state back (a handler panicked): the number stays
     /// known and off sale while its last durable state is read back from the store.
     Lost {
@@ -37,13 +34,24 @@ enum Entry {
 pub(crate) enum Missing {
     /// simrelay does not know the number.
     Unknown,
-    /// Its state is being restored from the store.
-    Lost,
+    /// Its state is being restored from the store; `restore: Some(pinned)` asks the caller to
+    /// start reading it back (nobody is doing so yet).
+    Lost {
+        /// Start a restore of a number configured (`true`) or not.
+        restore: Option<bool>,
+    },
 }
 
-/// Every known number: its state when idle, its actor when live.
-pub(crate) struct Directory {
-    shards: Vec<Mutex<FastMap<Msisdn, Entry>>>,
+/// What the directory needs of a live actor's handle: whether the actor still runs.
+pub(crate) trait Handle: Clone {
+    /// The actor still runs (it has not stopped or died).
+    fn alive(&self) -> bool;
+}
+
+/// Every known number: its state when idle, its actor's handle `A` when live. Generic over the
+/// handle so that the directory knows nothing of the actor it holds.
+pub(crate) struct Directory<A> {
+    shards: Vec<Mutex<FastMap<Msisdn, Entry<A>>>>,
     arbiter: ArbiterHandle,
 }
 
@@ -53,9 +61,9 @@ pub(crate) enum Peek {
     Live,
 }
 
-impl Directory {
+impl<A: Handle> Directory<A> {
     /// A directory whose actors run on `arbiter`.
-    pub(crate) fn new(arbiter: ArbiterHandle) -> Directory {
+    pub(crate) fn new(arbiter: ArbiterHandle) -> Directory<A> {
         Directory {
             shards: (0..SHARDS)
                 .map(|_| Mutex::new(FastMap::default()))
@@ -64,7 +72,12 @@ impl Directory {
         }
     }
 
-    fn shard(&self, number: Msisdn) -> &Mutex<FastMap<Msisdn, Entry>> {
+    /// The arbiter the numbers' actors run on.
+    pub(crate) fn arbiter(&self) -> &ArbiterHandle {
+        &self.arbiter
+    }
+
+    fn shard(&self, number: Msisdn) -> &Mutex<FastMap<Msisdn, Entry<A>>> {
         &self.shards[(number.get() % SHARDS as u64) as usize]
     }
 
@@ -78,15 +91,15 @@ impl Directory {
         true
     }
 
-    /// The live actor of a number, activating one if the number is idle.
+    /// The live actor of a number, activating one with `spawn` if the number is idle.
     pub(crate) fn actor(
         &self,
         number: Msisdn,
-        shared: &Arc<Shared>,
-    ) -> Result<Addr<NumberActor>, Missing> {
+        spawn: impl FnOnce(NumberState) -> A,
+    ) -> Result<A, Missing> {
         let mut shard = self.shard(number).lock();
         match shard.remove(&number).ok_or(Missing::Unknown)? {
-            Entry::Live(addr, pinned) if addr.connected() => {
+            Entry::Live(addr, pinned) if addr.alive() => {
                 shard.insert(number, Entry::Live(addr.clone(), pinned));
                 Ok(addr)
             }
@@ -102,10 +115,9 @@ impl Directory {
                         restoring: true,
                     },
                 );
-                drop(shard);
-                shared.index.lock().take_off_sale(number);
-                actix::spawn(restore(Arc::clone(shared), number, pinned));
-                Err(Missing::Lost)
+                Err(Missing::Lost {
+                    restore: Some(pinned),
+                })
             }
             Entry::Lost { pinned, restoring } => {
                 // Any request for it (an operator's too) tries the store again.
@@ -116,17 +128,13 @@ impl Directory {
                         restoring: true,
                     },
                 );
-                if !restoring {
-                    actix::spawn(restore(Arc::clone(shared), number, pinned));
-                }
-                Err(Missing::Lost)
+                Err(Missing::Lost {
+                    restore: (!restoring).then_some(pinned),
+                })
             }
             Entry::Idle(state) => {
                 let pinned = state.pinned;
-                let shared = Arc::clone(shared);
-                let addr = NumberActor::start_in_arbiter(&self.arbiter, move |_| {
-                    NumberActor::new(*state, shared)
-                });
+                let addr = spawn(*state);
                 shard.insert(number, Entry::Live(addr.clone(), pinned));
                 Ok(addr)
             }
@@ -134,7 +142,7 @@ impl Directory {
     }
 
     /// Puts a lost number's state back; false if the number is not lost (any more).
-    fn restore_state(&self, state: NumberState) -> bool {
+    pub(crate) fn restore_state(&self, state: NumberState) -> bool {
         let mut shard = self.shard(state.number()).lock();
         match shard.get(&state.number()) {
             Some(Entry::Lost { .. }) => {
@@ -146,7 +154,7 @@ impl Directory {
     }
 
     /// Marks a lost number as waiting for an operator (no restore in progress).
-    fn restore_failed(&self, number: Msisdn) {
+    pub(crate) fn restore_failed(&self, number: Msisdn) {
         if let Some(Entry::Lost { restoring, .. }) = self.shard(number).lock().get_mut(&number) {
             *restoring = false;
         }
@@ -207,32 +215,4 @@ impl Directory {
         out.sort_unstable_by_key(|(n, _)| *n);
         out
     }
-}
-
-/// Reads a lost number's last durable state back from the store and lists it again; retried
-/// with back-off while the store is unreachable. A number the store does not know stays off
-/// sale until an operator acts (any request for it tries again).
-async fn restore(shared: Arc<Shared>, number: Msisdn, pinned: bool) {
-    let mut wait = std::time::Duration::from_secs(1);
-    for _ in 0..8 {
-        match shared.store.sim(number).await {
-            Ok(Some(record)) => {
-                let state = NumberState { record, pinned };
-                let facts = state.facts(shared.settings.max_cancels);
-                if shared.directory.restore_state(state) {
-                    shared.index.lock().update(number, facts);
-                    tracing::warn!(%number, "number restored from its last durable state");
-                }
-                return;
-            }
-            Ok(None) => break,
-            Err(e) => {
-                tracing::warn!(%number, error = %e, "cannot read the number's state back yet");
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(std::time::Duration::from_secs(30));
-            }
-        }
-    }
-    tracing::error!(%number, "the number's state could not be restored; it stays off sale until an operator acts");
-    shared.directory.restore_failed(number);
 }

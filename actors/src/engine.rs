@@ -17,7 +17,7 @@ use crate::contract::{
     SimView, SmsReceipt,
 };
 use crate::deadlines::Deadlines;
-use crate::tasks;
+use crate::delivery;
 use crate::directory::{Directory, Peek};
 use crate::dispatcher::{Dispatcher, GetNumber};
 use crate::domain::{
@@ -30,13 +30,15 @@ use crate::ids::IdAllocator;
 use crate::index::{AvailabilityIndex, ListedSim, Stock};
 use crate::intake::ReceiveSms;
 use crate::ledger::Ledger;
-use crate::number::{Finish, Inspect, NumberState, Release, ReleaseReason, SimChange, Update};
-use crate::delivery;
+use crate::number::{
+    Finish, Inspect, NumberContext, NumberState, Release, ReleaseReason, SimChange, Update,
+};
 use crate::outbox::{DeliverySettings, Outbox, SmsSink};
 use crate::recovery::{self, RecoveryReport};
 use crate::shared::{call, Shared};
 use crate::sms::{SmsCounts, SmsLedger};
 use crate::store::{Change, SimRecord, Store};
+use crate::tasks;
 
 /// New SIMs written per store batch when a bank lists many at once.
 const FRESH_BATCH: usize = 2048;
@@ -52,7 +54,7 @@ impl Engine {
     /// Creates an engine with no SIMs, not ready until [`Engine::recover`] succeeds. Must run
     /// inside an actix System: the engine's actors live on the calling arbiter.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: EngineSettings) -> Engine {
-        let shared = Arc::new(Shared {
+        let numbers = Arc::new(NumberContext {
             directory: Directory::new(Arbiter::current()),
             index: Mutex::new(AvailabilityIndex::new(settings.offered.clone())),
             ledger: Ledger::new(),
@@ -61,12 +63,15 @@ impl Engine {
             seals: Deadlines::default(),
             sms: SmsLedger::default(),
             outbox: Outbox::default(),
-            possible_repeats: Default::default(),
-            meta: Mutex::new(Default::default()),
             ids: IdAllocator::new(Arc::clone(&store)),
             store,
             clock,
             settings,
+        });
+        let shared = Arc::new(Shared {
+            numbers,
+            possible_repeats: Default::default(),
+            meta: Mutex::new(Default::default()),
             ready: AtomicBool::new(false),
             recovering: tokio::sync::Mutex::new(()),
         });
@@ -551,11 +556,7 @@ impl Engine {
     /// For tests of the recovery of such a number; never called by simrelay itself.
     #[doc(hidden)]
     pub async fn crash_actor_for_tests(&self, number: Msisdn) -> Result<(), EngineError> {
-        let addr = self
-            .shared
-            .directory
-            .actor(number, &self.shared)
-            .map_err(|_| EngineError::UnknownNumber(number))?;
+        let addr = crate::shared::actor_of(&self.shared.numbers, number)?;
         addr.send(crate::number::Crash)
             .await
             .map_err(|e| EngineError::Unavailable(e.to_string()))?

@@ -89,7 +89,6 @@ impl Expiries {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

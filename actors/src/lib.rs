@@ -24,12 +24,13 @@ mod index;
 mod intake;
 mod ledger;
 mod number;
+mod number_state;
 mod outbox;
 mod recovery;
 mod shared;
-mod tasks;
 mod sms;
 pub mod store;
+mod tasks;
 
 pub use banks::{BankView, MAX_BANKS};
 pub use clock::{Clock, ManualClock, SystemClock};

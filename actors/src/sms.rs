@@ -270,4 +270,3 @@ impl SmsLedger {
 fn parts_key(record: &SmsRecord, reference: &str) -> PartsKey {
     (record.number, record.from.clone(), reference.to_owned())
 }
-
