@@ -3,19 +3,17 @@
 //! from a programmable script.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::Read;
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::dev::ServerHandle;
 use actix_web::http::StatusCode;
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use simrelay_actors::{Clock, ManualClock};
+
+use crate::kit::fake::{capture, Captured, FakeServer};
 
 /// Where the fake platform takes PUSH_SMS.
 pub const PUSH_PATH: &str = "/v1/PUSH_SMS";
@@ -112,58 +110,38 @@ struct Inner {
 
 /// The fake platform. Dropping it stops the server.
 pub struct Platform {
-    port: u16,
     inner: Arc<Mutex<Inner>>,
-    handle: ServerHandle,
+    server: FakeServer<Arc<Mutex<Inner>>>,
 }
 
 impl Platform {
     /// A platform on a free port answering SUCCESS.
     pub async fn start(clock: Option<Arc<ManualClock>>) -> Platform {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake platform");
-        Platform::serve(listener, clock)
+        let inner = Platform::inner(clock);
+        let server = FakeServer::start(Arc::clone(&inner), handle);
+        Platform { inner, server }
     }
 
     /// A platform on a given port (one that was closed before: "the platform comes back").
     pub async fn start_on(port: u16, clock: Option<Arc<ManualClock>>) -> Platform {
-        let listener =
-            TcpListener::bind(("127.0.0.1", port)).expect("bind the fake platform's port");
-        Platform::serve(listener, clock)
+        let inner = Platform::inner(clock);
+        let server = FakeServer::start_on(port, Arc::clone(&inner), handle);
+        Platform { inner, server }
     }
 
-    fn serve(listener: TcpListener, clock: Option<Arc<ManualClock>>) -> Platform {
-        let port = listener.local_addr().expect("address").port();
-        let inner = Arc::new(Mutex::new(Inner {
+    fn inner(clock: Option<Arc<ManualClock>>) -> Arc<Mutex<Inner>> {
+        Arc::new(Mutex::new(Inner {
             script: VecDeque::new(),
             default: Reply::Success,
             requests: Vec::new(),
             clock,
             gate: Arc::new(tokio::sync::Semaphore::new(0)),
-        }));
-        let data = web::Data::new(Arc::clone(&inner));
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .default_service(web::to(handle))
-        })
-        .workers(1)
-        .disable_signals()
-        .shutdown_timeout(0)
-        .listen(listener)
-        .expect("serve the fake platform")
-        .run();
-        let handle = server.handle();
-        actix_rt::spawn(server);
-        Platform {
-            port,
-            inner,
-            handle,
-        }
+        }))
     }
 
     /// The PUSH_SMS URL to configure.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}{PUSH_PATH}", self.port)
+        format!("http://127.0.0.1:{}{PUSH_PATH}", self.server.port())
     }
 
     /// Answers the next `times` requests with `reply` (after what is already scripted).
@@ -209,46 +187,17 @@ impl Platform {
     }
 }
 
-impl Drop for Platform {
-    fn drop(&mut self) {
-        // Stops the accept loop and the worker; nothing to wait for.
-        drop(self.handle.stop(false));
-    }
-}
-
 async fn handle(
     req: HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     inner: web::Data<Arc<Mutex<Inner>>>,
 ) -> HttpResponse {
-    let mut raw = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        match chunk {
-            Ok(bytes) => raw.extend_from_slice(&bytes),
-            Err(_) => return HttpResponse::BadRequest().finish(),
-        }
-    }
-    let mut headers: BTreeMap<String, String> = BTreeMap::new();
-    for (name, value) in req.headers() {
-        let value = value.to_str().unwrap_or("<not text>").to_owned();
-        headers
-            .entry(name.as_str().to_ascii_lowercase())
-            .and_modify(|v| {
-                v.push_str(", ");
-                v.push_str(&value);
-            })
-            .or_insert(value);
-    }
-    let decoded = if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        match flate2::read::MultiGzDecoder::new(raw.as_slice()).read_to_end(&mut out) {
-            Ok(_) => out,
-            Err(_) => Vec::new(),
-        }
-    } else {
-        raw.clone()
+    let captured = match capture(&req, payload).await {
+        Ok(c) => c,
+        Err(bad) => return bad,
     };
-    let json = serde_json::from_slice(&decoded).unwrap_or(Value::Null);
+    let Captured { headers, raw, .. } = captured.clone();
+    let json = serde_json::from_slice(&captured.body).unwrap_or(Value::Null);
     let gate = Arc::clone(&inner.lock().gate);
     let reply = {
         let mut inner = inner.lock();
@@ -258,8 +207,8 @@ async fn handle(
             .unwrap_or_else(|| inner.default.clone());
         let at = inner.clock.as_ref().map(|c| c.now());
         inner.requests.push(Recorded {
-            method: req.method().to_string(),
-            path: req.path().to_owned(),
+            method: captured.method,
+            path: captured.path,
             headers,
             raw,
             json,

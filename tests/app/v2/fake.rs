@@ -9,18 +9,17 @@
 //! `test2` requests are echoed.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::dev::ServerHandle;
 use actix_web::http::StatusCode;
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use parking_lot::Mutex;
 use serde_json::{json, Map, Value};
 use simrelay_actors::{Clock, ManualClock};
+
+use crate::kit::fake::{capture, Captured, FakeServer};
 
 /// The v2 requests, told apart by method and path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -170,9 +169,8 @@ struct Inner {
 
 /// The fake v2 server. Dropping it stops the server.
 pub struct FakeV2 {
-    port: u16,
     inner: Arc<Mutex<Inner>>,
-    handle: Option<ServerHandle>,
+    server: FakeServer<Arc<Mutex<Inner>>>,
 }
 
 /// The checkNumber answer of the protocol's example.
@@ -211,61 +209,23 @@ impl FakeV2 {
             check_number: check_number_example(),
             take_off: take_off_example(),
         }));
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake v2 server");
-        let port = listener.local_addr().expect("address").port();
-        let mut fake = FakeV2 {
-            port,
-            inner,
-            handle: None,
-        };
-        fake.serve(listener);
-        fake
-    }
-
-    fn serve(&mut self, listener: TcpListener) {
-        let data = web::Data::new(Arc::clone(&self.inner));
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .default_service(web::to(handle))
-        })
-        .workers(1)
-        .disable_signals()
-        .shutdown_timeout(0)
-        .listen(listener)
-        .expect("serve the fake v2 server")
-        .run();
-        self.handle = Some(server.handle());
-        actix_rt::spawn(server);
+        let server = FakeServer::start(Arc::clone(&inner), handle);
+        FakeV2 { inner, server }
     }
 
     /// Stops listening: requests fail to connect until [`FakeV2::restart`].
     pub async fn stop(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            handle.stop(false).await;
-        }
-        // The port answers nothing from here on.
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "the fake v2 server did not stop"
-            );
-            actix_rt::time::sleep(Duration::from_millis(10)).await;
-        }
+        self.server.stop().await;
     }
 
     /// Listens again on the same port, keeping the script, the list and the record.
     pub async fn restart(&mut self) {
-        assert!(self.handle.is_none(), "the fake v2 server is running");
-        let listener =
-            TcpListener::bind(("127.0.0.1", self.port)).expect("bind the fake's port again");
-        self.serve(listener);
+        self.server.restart();
     }
 
     /// The base URL to configure as `onlinesim.v2_base_url`.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.server.port())
     }
 
     /// Answers the next `times` requests to `endpoint` with `reply` (after what is scripted).
@@ -345,14 +305,6 @@ impl FakeV2 {
                 self.requests()
             );
             actix_rt::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-impl Drop for FakeV2 {
-    fn drop(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            drop(handle.stop(false));
         }
     }
 }
@@ -498,31 +450,21 @@ impl Inner {
 
 async fn handle(
     req: HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     inner: web::Data<Arc<Mutex<Inner>>>,
 ) -> HttpResponse {
-    let mut raw = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        match chunk {
-            Ok(bytes) => raw.extend_from_slice(&bytes),
-            Err(_) => return HttpResponse::BadRequest().finish(),
-        }
-    }
-    let mut headers: BTreeMap<String, String> = BTreeMap::new();
-    for (name, value) in req.headers() {
-        let value = value.to_str().unwrap_or("<not text>").to_owned();
-        headers
-            .entry(name.as_str().to_ascii_lowercase())
-            .and_modify(|v| {
-                v.push_str(", ");
-                v.push_str(&value);
-            })
-            .or_insert(value);
-    }
+    let Captured {
+        method,
+        path,
+        raw_query,
+        headers,
+        raw,
+        ..
+    } = match capture(&req, payload).await {
+        Ok(c) => c,
+        Err(bad) => return bad,
+    };
     let json: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-    let method = req.method().to_string();
-    let path = req.path().to_owned();
-    let raw_query = req.query_string().to_owned();
     let query = query_pairs(&raw_query);
     let endpoint = Endpoint::of(&method, &path);
     let reply = {
