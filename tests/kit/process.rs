@@ -147,3 +147,23 @@ impl Drop for Process {
         self.kill();
     }
 }
+
+/// Gives a harness's wrapper of the process (a struct with a `process: Process` field) the
+/// process's own methods, through `Deref`/`DerefMut`.
+#[macro_export]
+macro_rules! wraps_process {
+    ($wrapper:ty) => {
+        impl std::ops::Deref for $wrapper {
+            type Target = $crate::kit::Process;
+            fn deref(&self) -> &$crate::kit::Process {
+                &self.process
+            }
+        }
+
+        impl std::ops::DerefMut for $wrapper {
+            fn deref_mut(&mut self) -> &mut $crate::kit::Process {
+                &mut self.process
+            }
+        }
+    };
+}

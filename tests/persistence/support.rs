@@ -20,18 +20,7 @@ pub const KEY: &str = "test-key";
 pub const LEASE_SECS: u64 = 2;
 pub const ADMIN: &str = "test-admin";
 
-impl std::ops::Deref for Simrelay {
-    type Target = Process;
-    fn deref(&self) -> &Process {
-        &self.process
-    }
-}
-
-impl std::ops::DerefMut for Simrelay {
-    fn deref_mut(&mut self) -> &mut Process {
-        &mut self.process
-    }
-}
+crate::wraps_process!(Simrelay);
 
 impl Simrelay {
     /// Writes a config with `sims` numbers (russia, beeline) and starts the binary.

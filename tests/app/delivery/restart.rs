@@ -36,18 +36,7 @@ pub(crate) struct Simrelay {
     http: reqwest::Client,
 }
 
-impl std::ops::Deref for Simrelay {
-    type Target = Process;
-    fn deref(&self) -> &Process {
-        &self.process
-    }
-}
-
-impl std::ops::DerefMut for Simrelay {
-    fn deref_mut(&mut self) -> &mut Process {
-        &mut self.process
-    }
-}
+crate::wraps_process!(Simrelay);
 
 impl Simrelay {
     fn start(dir: &Path, redis_url: &str, push_sms_url: &str, sims: usize) -> Simrelay {

@@ -24,18 +24,7 @@ struct Simrelay {
     http: reqwest::Client,
 }
 
-impl std::ops::Deref for Simrelay {
-    type Target = Process;
-    fn deref(&self) -> &Process {
-        &self.process
-    }
-}
-
-impl std::ops::DerefMut for Simrelay {
-    fn deref_mut(&mut self) -> &mut Process {
-        &mut self.process
-    }
-}
+crate::wraps_process!(Simrelay);
 
 impl Simrelay {
     /// Starts on a free port and waits until it is ready; when another test took the port
