@@ -15,8 +15,9 @@ use actix::prelude::*;
 use crate::contract::NumberRequest;
 use crate::domain::{ActivationRecord, Msisdn, ServiceName};
 use crate::error::EngineError;
+use crate::number::NumberContext;
 use crate::number::{Release, ReleaseReason, Reserve};
-use crate::shared::{call, Shared};
+use crate::shared::call;
 
 /// How many GET_NUMBERs may wait in the Dispatcher's mailbox.
 const MAILBOX: usize = 4096;
@@ -32,11 +33,12 @@ pub(crate) struct GetNumber {
 
 /// See the module documentation.
 pub(crate) struct Dispatcher {
-    shared: Arc<Shared>,
+    /// What the numbers' actors work with: the index to pick from, the actors to ask.
+    shared: Arc<NumberContext>,
 }
 
 impl Dispatcher {
-    pub(crate) fn new(shared: Arc<Shared>) -> Dispatcher {
+    pub(crate) fn new(shared: Arc<NumberContext>) -> Dispatcher {
         Dispatcher { shared }
     }
 

@@ -92,7 +92,7 @@ impl Engine {
             |s| &s.seals,
             tasks::seal_due,
         ));
-        let dispatcher = Dispatcher::new(Arc::clone(&shared)).start();
+        let dispatcher = Dispatcher::new(Arc::clone(&shared.numbers)).start();
         Engine { shared, dispatcher }
     }
 
@@ -218,7 +218,12 @@ impl Engine {
                 stored
             }
         };
-        call(&self.shared, record.number, Finish { id, status, sum }).await
+        call(
+            &self.shared.numbers,
+            record.number,
+            Finish { id, status, sum },
+        )
+        .await
     }
 
     /// Adds a SIM or updates its description, and sets it online or offline (a configured SIM
@@ -251,7 +256,7 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let number = spec.number;
         call(
-            &self.shared,
+            &self.shared.numbers,
             number,
             Update(SimChange::Describe {
                 spec,
@@ -397,7 +402,13 @@ impl Engine {
             .filter(|n| !listed.contains(n))
             .collect();
         let downs: Vec<Result<(), EngineError>> = futures::stream::iter(gone.iter().copied())
-            .map(|n| call(&self.shared, n, Update(SimChange::OfflineIn(bank.clone()))))
+            .map(|n| {
+                call(
+                    &self.shared.numbers,
+                    n,
+                    Update(SimChange::OfflineIn(bank.clone())),
+                )
+            })
             .buffer_unordered(64)
             .collect()
             .await;
@@ -531,13 +542,23 @@ impl Engine {
     /// Sets a known SIM online or offline.
     pub async fn set_online(&self, number: Msisdn, online: bool) -> Result<(), EngineError> {
         self.ensure_ready()?;
-        call(&self.shared, number, Update(SimChange::Online(online))).await
+        call(
+            &self.shared.numbers,
+            number,
+            Update(SimChange::Online(online)),
+        )
+        .await
     }
 
     /// Blocks or unblocks a SIM: a blocked SIM is never issued.
     pub async fn set_blocked(&self, number: Msisdn, blocked: bool) -> Result<(), EngineError> {
         self.ensure_ready()?;
-        call(&self.shared, number, Update(SimChange::Blocked(blocked))).await
+        call(
+            &self.shared.numbers,
+            number,
+            Update(SimChange::Blocked(blocked)),
+        )
+        .await
     }
 
     /// Every SIM, in number order.
@@ -546,7 +567,7 @@ impl Engine {
         for (number, peek) in self.shared.directory.peek_all() {
             match peek {
                 Peek::Idle(state) => out.push(state.view()),
-                Peek::Live => out.push(call(&self.shared, number, Inspect).await?),
+                Peek::Live => out.push(call(&self.shared.numbers, number, Inspect).await?),
             }
         }
         Ok(out)
@@ -565,7 +586,7 @@ impl Engine {
 
     /// One SIM.
     pub async fn sim(&self, number: Msisdn) -> Result<SimView, EngineError> {
-        call(&self.shared, number, Inspect).await
+        call(&self.shared.numbers, number, Inspect).await
     }
 
     /// The newest activations, optionally in one state.
@@ -617,7 +638,7 @@ impl Engine {
             id,
             reason: ReleaseReason::Operator,
         };
-        let freed = call(&self.shared, record.number, release).await?;
+        let freed = call(&self.shared.numbers, record.number, release).await?;
         let after = self
             .shared
             .ledger
@@ -689,7 +710,7 @@ impl Engine {
             gateway_id: sms.gateway_id,
             part: sms.part,
         };
-        call(&self.shared, sms.number, msg).await
+        call(&self.shared.numbers, sms.number, msg).await
     }
 
     /// Connects SMS delivery to the platform; pending SMS start moving.

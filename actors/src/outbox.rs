@@ -126,7 +126,8 @@ impl Outbox {
             f.active += usize::from(started);
             started
         });
-        started.then_some(Attempt(&self.flight))
+        // `then`, not `then_some`: an Attempt built and dropped would count an end.
+        started.then(|| Attempt(&self.flight))
     }
 
     pub(crate) fn stopping(&self) -> bool {
@@ -179,5 +180,47 @@ impl Outbox {
 
     pub(crate) fn wiring(&self) -> Option<Arc<Wiring>> {
         self.wiring.read().clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    #[test]
+    fn due_sms_come_out_in_time_order_and_only_once_due() {
+        let outbox = Outbox::default();
+        outbox.schedule(t(30), SmsId(3));
+        outbox.schedule(t(10), SmsId(1));
+        outbox.schedule(t(20), SmsId(2));
+        outbox.requeue(t(10), SmsId(4));
+        assert_eq!(outbox.next(), Some(t(10)));
+        assert_eq!(outbox.take_due(t(9)), Vec::<SmsId>::new());
+        assert_eq!(outbox.take_due(t(20)), vec![SmsId(1), SmsId(4), SmsId(2)]);
+        assert_eq!(outbox.next(), Some(t(30)));
+        assert_eq!(outbox.take_due(t(20)), Vec::<SmsId>::new(), "taken once");
+        assert_eq!(outbox.take_due(t(99)), vec![SmsId(3)]);
+        assert_eq!(outbox.next(), None);
+    }
+
+    #[test]
+    fn attempts_are_counted_until_dropped_and_none_start_once_stopping() {
+        let outbox = Outbox::default();
+        let first = outbox.begin().expect("an attempt may start");
+        let second = outbox.begin().expect("another one too");
+        assert_eq!(outbox.flight.borrow().active, 2);
+        drop(first);
+        assert_eq!(outbox.flight.borrow().active, 1);
+        outbox.flight.send_modify(|f| f.stopping = true);
+        assert!(outbox.stopping());
+        assert!(outbox.begin().is_none(), "no attempt starts during a stop");
+        drop(second);
+        assert_eq!(outbox.flight.borrow().active, 0);
     }
 }

@@ -69,7 +69,7 @@ pub(crate) fn actor_of(
 /// Sends `msg` to the number's actor, activating one if needed and retrying when the message
 /// met an actor that had just retired.
 pub(crate) async fn call<M, T>(
-    shared: &Arc<Shared>,
+    numbers: &Arc<NumberContext>,
     number: Msisdn,
     msg: M,
 ) -> Result<T, EngineError>
@@ -79,7 +79,7 @@ where
     NumberActor: Handler<M>,
 {
     loop {
-        let addr = actor_of(&shared.numbers, number)?;
+        let addr = actor_of(numbers, number)?;
         match addr.send(msg.clone()).await {
             Ok(Err(NumberError::Retired)) | Err(MailboxError::Closed) => continue,
             Ok(Ok(value)) => return Ok(value),

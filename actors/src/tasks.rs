@@ -64,7 +64,7 @@ pub(crate) fn release_due(shared: &Arc<Shared>) -> BoxFuture<'_, usize> {
                     id,
                     reason: ReleaseReason::Expired,
                 };
-                match call(shared, number, release).await {
+                match call(&shared.numbers, number, release).await {
                     Ok(freed) => usize::from(freed),
                     Err(e) => {
                         tracing::warn!(activation_id = %id, error = %e, "expiry failed; retrying later");
@@ -91,7 +91,7 @@ pub(crate) fn seal_due(shared: &Arc<Shared>) -> BoxFuture<'_, usize> {
                 let Some(record) = shared.sms.get(id) else {
                     return 0;
                 };
-                match call(shared, record.number, Seal { id }).await {
+                match call(&shared.numbers, record.number, Seal { id }).await {
                     Ok(sealed) => usize::from(sealed),
                     Err(e) => {
                         tracing::warn!(sms_id = %id, error = %e, "cannot forward a long SMS yet; retrying later");
