@@ -48,7 +48,7 @@ use actix_web::web::{self, Bytes};
 use actix_web::{App, HttpResponse, HttpServer};
 use reqwest::Method;
 use serde_json::{json, Value};
-use simrelay::config::{Secret, Settings};
+use simrelay::config::{RawSettings, Secret};
 use simrelay::error::ApiError;
 use simrelay::startup::Application;
 use simrelay::store::{MemoryStore, RedisStore};
@@ -104,13 +104,14 @@ impl Simrelay {
     /// Starts a fresh simrelay with no SIMs, on the Redis store when `redis_url` is given.
     fn start(redis_url: Option<String>, round: usize) -> Result<Simrelay, BoxError> {
         let threads_before = threads_cpu(std::process::id());
-        let mut settings = Settings::default();
+        let mut settings = RawSettings::default();
         settings.server.listen = "127.0.0.1:0".parse()?;
         settings.server.workers = 1;
         settings.gateway.token = Secret::new(TOKEN);
         settings.gateway.bank_ttl = None;
         settings.log.filter = "off".into();
         let prefix = format!("bankput{round}");
+        let settings = settings.parse()?;
         let timeout = settings.store.command_timeout;
         let (tx, rx) = mpsc::channel::<u16>();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -191,7 +192,7 @@ async fn baseline(payload: web::Payload, limit: usize) -> Result<HttpResponse, A
 fn start_baseline() -> Result<u16, BoxError> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
-    let limit = Settings::default().gateway.max_body_bytes;
+    let limit = RawSettings::default().gateway.max_body_bytes;
     std::thread::Builder::new()
         .name(BASELINE_THREAD.into())
         .spawn(move || {

@@ -48,7 +48,7 @@ use flate2::{Compress, Compression, Crc, FlushCompress};
 use hdrhistogram::Histogram;
 use reqwest::Url;
 use serde_json::{json, Value};
-use simrelay::config::{Secret, Settings, SimEntry};
+use simrelay::config::{RawSettings, Secret, SimEntry};
 use simrelay::startup::{ceiling_server, Application};
 use simrelay::store::MemoryStore;
 use simrelay_actors::domain::{CountryName, ExclusionSet, FinishStatus, ServiceName};
@@ -104,7 +104,7 @@ fn start_simrelay(
     redis_url: Option<String>,
     unfenced: bool,
 ) -> Result<(u16, Engine), BoxError> {
-    let mut settings = Settings::default();
+    let mut settings = RawSettings::default();
     settings.server.listen = "127.0.0.1:0".parse()?;
     settings.server.workers = cfg.workers;
     settings.server.tcp_nodelay = cfg.nodelay;
@@ -120,6 +120,7 @@ fn start_simrelay(
             }))
         })
         .collect::<Result<_, _>>()?;
+    let settings = settings.parse()?;
     let (tx, rx) = mpsc::channel::<(u16, Engine)>();
     std::thread::Builder::new()
         .name(ENGINE_THREAD.into())

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::future::{self, BoxFuture};
-use simrelay::config::{CountryTable, Settings, SimEntry};
+use simrelay::config::{sim_specs, CountryTable, SimEntry};
 use simrelay::store::MemoryStore;
 use simrelay_actors::domain::{ActivationRecord, Msisdn, OperatorName, ServiceName};
 use simrelay_actors::store::{Change, SimRecord, Snapshot, Store, StoreError};
@@ -76,23 +76,20 @@ fn status_bytes(field: &str) -> u64 {
 }
 
 /// SIMs `range` as the config path builds them: one `[[sims]]` entry each, deserialised, then
-/// `Settings::sim_specs` (every entry gets its own country and operator name allocations).
+/// `config::sim_specs` (every entry gets its own country and operator name allocations).
 fn config_specs(range: Range<usize>) -> Vec<SimSpec> {
-    let settings = Settings {
-        sims: range
-            .map(|i| {
-                serde_json::from_value::<SimEntry>(serde_json::json!({
-                    "number": FIRST + i as u64,
-                    "country": "russia",
-                    "operator": OPERATORS[i % OPERATORS.len()],
-                }))
-                .expect("valid [[sims]] entry")
-            })
-            .collect(),
-        ..Settings::default()
-    };
+    let sims: Vec<SimEntry> = range
+        .map(|i| {
+            serde_json::from_value::<SimEntry>(serde_json::json!({
+                "number": FIRST + i as u64,
+                "country": "russia",
+                "operator": OPERATORS[i % OPERATORS.len()],
+            }))
+            .expect("valid [[sims]] entry")
+        })
+        .collect();
     let countries = CountryTable::builtin().expect("built-in country table");
-    settings.sim_specs(&countries).expect("valid SIMs")
+    sim_specs(&sims, &countries).expect("valid SIMs")
 }
 
 fn sims_wanted() -> usize {

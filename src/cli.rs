@@ -220,11 +220,10 @@ fn v2_request(config: Option<PathBuf>, request: V2Request) -> anyhow::Result<Str
     use crate::platforms::onlinesim_v2::{cli, client::V2Client};
     let (settings, _) = Settings::load(config.as_deref())?;
     let o = &settings.onlinesim;
-    let base = o
-        .v2_base_url
-        .as_deref()
+    let endpoint = o
+        .v2_endpoint()
         .ok_or_else(|| anyhow::anyhow!("onlinesim.v2_base_url is not set"))?;
-    let client = V2Client::new(base, o.api_key.clone(), o.v2_test, o.v2_timeout)?;
+    let client = V2Client::new(endpoint, o.api_key.clone())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -246,6 +245,9 @@ pub fn run() -> ExitCode {
     match cli.command {
         Command::CheckConfig { config } => match Settings::load(config.as_deref()) {
             Ok((settings, file)) => {
+                for deprecation in &settings.deprecations {
+                    eprintln!("warning: {deprecation}");
+                }
                 let source = file.map_or("built-in defaults".into(), |f| f.display().to_string());
                 match toml::to_string_pretty(&settings) {
                     Ok(text) => say(&format!("# {source}: OK\n{text}")),

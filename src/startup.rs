@@ -16,7 +16,7 @@ use simrelay_actors::store::Store;
 use simrelay_actors::{Clock, Engine, EngineError};
 use tracing_actix_web::TracingLogger;
 
-use crate::config::{CountryTable, FilteringMode, Mode, Settings};
+use crate::config::{CountryTable, FilteringMode, Mode, Settings, V1Settings};
 use crate::error::{not_found, JSON};
 use crate::metrics::Metrics;
 use crate::platforms::onlinesim_v1::push_sms::PushSms;
@@ -74,41 +74,47 @@ impl Application {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Application> {
-        if settings.onlinesim.keep_closed.is_some() {
-            tracing::warn!(
-                "onlinesim.keep_closed is deprecated: it sets store.archive_after; rename it"
-            );
+        for deprecation in &settings.deprecations {
+            tracing::warn!("{deprecation}");
         }
         if settings.onlinesim.api_key.is_empty() {
             tracing::warn!("onlinesim.api_key is empty: every v1 request will be refused");
         }
         let countries = CountryTable::builtin()?;
-        let sims = settings.sim_specs(&countries)?;
+        let sims = settings.sim_specs().to_vec();
         let mut engine_settings = settings.engine();
         if settings.filtering.mode == FilteringMode::Partner {
-            engine_settings.filter = Some(settings.service_patterns()?.into_filter());
+            engine_settings.filter = Some(settings.service_patterns().clone().into_filter());
         }
         let engine = Engine::new(Arc::clone(&store), Arc::clone(&clock), engine_settings);
         let metrics = Metrics::new().context("registering metrics")?;
         let countries = Arc::new(countries);
         let mut v2 = None;
-        match (settings.onlinesim.mode, &settings.onlinesim.push_sms_url) {
-            (Mode::V1, Some(url)) => {
+        match &settings.onlinesim.mode {
+            Mode::V1(V1Settings {
+                push_sms_url: Some(url),
+                ..
+            }) => {
                 let push = PushSms::new(&settings, url, metrics.clone())?;
                 engine.attach_delivery(Arc::new(push), settings.delivery());
             }
-            (Mode::V1, None) => tracing::warn!(
+            Mode::V1(_) => tracing::warn!(
                 "no onlinesim.push_sms_url: SMS are stored but not delivered until it is set"
             ),
-            (Mode::V2, _) => {
+            Mode::V2(v2_settings) => {
                 v2 = Some(onlinesim_v2::start(
-                    &settings, &engine, clock, &countries, &metrics,
+                    &settings,
+                    v2_settings,
+                    &engine,
+                    clock,
+                    &countries,
+                    &metrics,
                 )?);
             }
         }
         let state = AppState {
             engine,
-            operators: Arc::new(settings.operator_table()?),
+            operators: Arc::new(settings.operator_table().clone()),
             settings: Arc::new(settings),
             metrics,
             readiness: Readiness::not_ready("recovering state from the store"),
@@ -231,12 +237,9 @@ async fn recover(state: &AppState, sims: Vec<simrelay_actors::SimSpec>) -> Resul
 /// How long a graceful stop waits for the SMS deliveries in flight: one attempt's timeout (the
 /// platform's), one write of its outcome, and a second of margin.
 pub fn drain_limit(settings: &Settings) -> Duration {
-    let attempt = match settings.onlinesim.mode {
-        Mode::V1 => settings.push_sms.timeout,
-        Mode::V2 if settings.onlinesim.v2_batch => {
-            settings.onlinesim.v2_timeout + settings.onlinesim.v2_batch_every
-        }
-        Mode::V2 => settings.onlinesim.v2_timeout,
+    let attempt = match &settings.onlinesim.mode {
+        Mode::V1(_) => settings.push_sms.timeout,
+        Mode::V2(v2) => v2.endpoint.timeout + v2.batch_every.unwrap_or_default(),
     };
     attempt + settings.store.command_timeout + Duration::from_secs(1)
 }
@@ -275,9 +278,8 @@ enum Surface {
 
 fn serve(listener: TcpListener, state: &AppState, surface: Surface) -> anyhow::Result<Server> {
     let data = web::Data::new(state.clone());
-    let v1_path = state.settings.onlinesim.v1_path.clone();
     // In v2 mode the platform never calls us: no v1 endpoint to guess at.
-    let v1 = state.settings.onlinesim.mode == Mode::V1;
+    let v1_path = state.settings.onlinesim.v1().map(|v1| v1.path.clone());
     let workers = state.settings.server.workers;
     let nodelay = state.settings.server.tcp_nodelay;
     let mut server = HttpServer::new(move || {
@@ -286,8 +288,8 @@ fn serve(listener: TcpListener, state: &AppState, surface: Surface) -> anyhow::R
             .wrap(TracingLogger::default())
             .app_data(data.clone())
             .configure(|cfg| {
-                if surface != Surface::Internal && v1 {
-                    cfg.route(&v1_path, web::post().to(onlinesim_v1::endpoint));
+                if let (true, Some(v1_path)) = (surface != Surface::Internal, &v1_path) {
+                    cfg.route(v1_path, web::post().to(onlinesim_v1::endpoint));
                 }
                 if surface != Surface::Platform {
                     crate::ops::routes(cfg);

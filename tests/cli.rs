@@ -109,6 +109,48 @@ fn expiry_grace_is_off_by_default_and_takes_a_duration() {
 }
 
 #[test]
+fn engine_keys_and_their_deprecated_aliases() {
+    let (ok, stdout, stderr) = check(
+        "[engine]\nactivation_ttl = \"20m\"\nmax_cancels = 2\n",
+        &[("SIMRELAY_ENGINE__GET_NUMBER_DEADLINE", "2s")],
+    );
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("[engine]"), "{stdout}");
+    assert!(stdout.contains("activation_ttl = \"20m\""), "{stdout}");
+    assert!(stdout.contains("get_number_deadline = \"2s\""), "{stdout}");
+    assert!(stdout.contains("max_cancels = 2"), "{stdout}");
+    assert!(!stderr.contains("deprecated"), "{stderr}");
+    let (ok, stdout, stderr) = check("[onlinesim]\nget_number_deadline = \"2s\"\n", &[]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("get_number_deadline = \"2s\""), "{stdout}");
+    assert!(
+        stderr.contains("onlinesim.get_number_deadline is deprecated")
+            && stderr.contains("engine.get_number_deadline"),
+        "{stderr}"
+    );
+    let (ok, stdout, stderr) = check(
+        "[engine]\nactivation_ttl = \"20m\"\n[onlinesim]\nactivation_ttl = \"30m\"\n",
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("activation_ttl = \"20m\""), "{stdout}");
+    assert!(
+        stderr.contains("engine.activation_ttl is also set and wins"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_url_that_is_not_a_url_is_named() {
+    let (ok, _, stderr) = check("[onlinesim]\npush_sms_url = \"https://\"\n", &[]);
+    assert!(!ok);
+    assert!(stderr.contains("onlinesim.push_sms_url"), "{stderr}");
+    let (ok, _, stderr) = check("[store]\nredis_url = \"localhost:6379\"\n", &[]);
+    assert!(!ok);
+    assert!(stderr.contains("store.redis_url"), "{stderr}");
+}
+
+#[test]
 fn unreadable_file_is_an_error() {
     let out = simrelay(
         &["check-config", "--config", "/nonexistent/simrelay.toml"],
@@ -269,7 +311,7 @@ mod gammu_hook {
 
     use chrono::{TimeZone, Utc};
     use serde_json::Value;
-    use simrelay::config::{Secret, Settings, SimEntry};
+    use simrelay::config::{RawSettings, Secret, SimEntry};
     use simrelay::startup::Application;
     use simrelay::store::MemoryStore;
     use simrelay_actors::domain::{CountryName, Msisdn, ServiceName, SmsState};
@@ -307,7 +349,7 @@ mod gammu_hook {
     async fn app_with_an_activation(
         start: chrono::DateTime<Utc>,
     ) -> (u16, simrelay_actors::Engine, simrelay_actors::Reservation) {
-        let mut settings = Settings::default();
+        let mut settings = RawSettings::default();
         settings.server.listen = "127.0.0.1:0".parse().unwrap();
         settings.onlinesim.api_key = Secret::new("k");
         settings.gateway.token = Secret::new(TOKEN);
@@ -320,6 +362,7 @@ mod gammu_hook {
             rent: false,
             bank: None,
         }];
+        let settings = settings.parse().unwrap();
         let clock = Arc::new(ManualClock::new(start));
         let app = Application::build_with_store(settings, Arc::new(MemoryStore::new()), clock)
             .await
@@ -472,7 +515,7 @@ mod release_command {
     use std::sync::Arc;
 
     use chrono::{TimeDelta, TimeZone, Utc};
-    use simrelay::config::{Secret, Settings, SimEntry};
+    use simrelay::config::{RawSettings, Secret, SimEntry};
     use simrelay::startup::Application;
     use simrelay::store::MemoryStore;
     use simrelay_actors::domain::{ActivationState, CountryName, Msisdn, ServiceName};
@@ -505,7 +548,7 @@ mod release_command {
     /// A simrelay with two SIMs and a vk activation on each, an hour past their TTL (overdue):
     /// (port, engine, activation ids).
     async fn app_with_overdue_activations() -> (u16, Engine, Vec<u64>) {
-        let mut settings = Settings::default();
+        let mut settings = RawSettings::default();
         settings.server.listen = "127.0.0.1:0".parse().unwrap();
         settings.onlinesim.api_key = Secret::new("k");
         settings.admin.token = Secret::new(TOKEN);
@@ -521,6 +564,7 @@ mod release_command {
                 bank: None,
             })
             .collect();
+        let settings = settings.parse().unwrap();
         let clock = Arc::new(ManualClock::new(
             Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap(),
         ));

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chrono::{TimeDelta, TimeZone, Utc};
-use simrelay::config::Settings;
+use simrelay::config::{RawSettings, Settings};
 use simrelay::config::{Secret, SimEntry};
 use simrelay::startup::Application;
 use simrelay::store::RedisStore;
@@ -14,13 +14,13 @@ use simrelay_actors::{Engine, ManualClock, NumberRequest, OperatorChoice};
 
 use crate::support::Redis;
 
-fn settings(redis_url: &str, sims: usize) -> Settings {
-    let mut s = Settings::default();
+fn settings(redis_url: &str, sims: usize) -> RawSettings {
+    let mut s = RawSettings::default();
     s.server.listen = "127.0.0.1:0".parse().unwrap();
     s.store.redis_url = Some(Secret::new(redis_url));
     s.onlinesim.api_key = Secret::new("k");
     // These tests are about the automatic release, which an operator opts into.
-    s.onlinesim.expiry_grace = Some(std::time::Duration::from_secs(300));
+    s.engine.expiry_grace = Some(Some(std::time::Duration::from_secs(300)));
     s.sims = (0..sims)
         .map(|i| SimEntry {
             number: Msisdn::parse(&format!("7928{i:07}")).unwrap(),
@@ -39,7 +39,8 @@ async fn start(redis: &Redis, clock: Arc<ManualClock>) -> Application {
     start_with(redis, clock, settings(&redis.url(), 3)).await
 }
 
-async fn start_with(redis: &Redis, clock: Arc<ManualClock>, settings: Settings) -> Application {
+async fn start_with(redis: &Redis, clock: Arc<ManualClock>, settings: RawSettings) -> Application {
+    let settings: Settings = settings.parse().expect("valid test settings");
     let store = Arc::new(
         RedisStore::new(
             &redis.url(),
@@ -121,7 +122,7 @@ async fn closed_activations_are_archived_and_finish_repeats_still_succeed_after_
     // Without a grace: the active activation stays active however long it runs.
     let no_grace = || {
         let mut s = settings(&redis.url(), 3);
-        s.onlinesim.expiry_grace = None;
+        s.engine.expiry_grace = Some(None);
         s
     };
     let app = start_with(&redis, clock.clone(), no_grace()).await;
@@ -206,7 +207,7 @@ async fn without_a_grace_overdue_activations_survive_restarts_until_released() {
     ));
     let no_grace = || {
         let mut s = settings(&redis.url(), 3);
-        s.onlinesim.expiry_grace = None;
+        s.engine.expiry_grace = Some(None);
         s
     };
 

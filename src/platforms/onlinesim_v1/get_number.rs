@@ -142,7 +142,7 @@ pub(super) async fn handle(
             return Ok(None);
         }
     };
-    let deadline = state.settings.onlinesim.get_number_deadline + EDGE_MARGIN;
+    let deadline = state.settings.engine.get_number_deadline + EDGE_MARGIN;
     let reserved =
         match tokio::time::timeout(deadline, state.engine.get_number(request.into())).await {
             Ok(result) => result?,

@@ -15,6 +15,8 @@ use serde_json::{json, Value};
 use simrelay_actors::domain::{ActivationRecord, SmsRecord};
 use simrelay_actors::{DeliveryOutcome, SmsSink};
 
+use url::Url;
+
 use crate::config::{PhoneType, Secret, Settings, SmsIdKind};
 use crate::metrics::Metrics;
 
@@ -34,7 +36,7 @@ const MAX_ERROR: usize = 300;
 /// The PUSH_SMS client.
 pub struct PushSms {
     http: reqwest::Client,
-    url: String,
+    url: Url,
     key: Secret,
     phone_type: PhoneType,
     sms_id: SmsIdKind,
@@ -44,14 +46,14 @@ pub struct PushSms {
 
 impl PushSms {
     /// A client for `onlinesim.push_sms_url`.
-    pub fn new(settings: &Settings, url: &str, metrics: Metrics) -> anyhow::Result<PushSms> {
+    pub fn new(settings: &Settings, url: &Url, metrics: Metrics) -> anyhow::Result<PushSms> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("simrelay/", env!("CARGO_PKG_VERSION")))
             .timeout(settings.push_sms.timeout)
             .build()?;
         Ok(PushSms {
             http,
-            url: url.to_owned(),
+            url: url.clone(),
             key: settings.onlinesim.api_key.clone(),
             phone_type: settings.push_sms.phone_type,
             sms_id: settings.push_sms.sms_id,
@@ -164,7 +166,7 @@ impl SmsSink for PushSms {
         let body = self.body(sms, activation).to_string();
         let request = gzip(body.as_bytes()).map(|compressed| {
             self.http
-                .post(&self.url)
+                .post(self.url.clone())
                 .bearer_auth(self.key.expose())
                 .header(
                     reqwest::header::CONTENT_TYPE,

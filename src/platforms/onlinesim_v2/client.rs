@@ -3,12 +3,11 @@
 //! and 401/403/405 account errors parsed into [`V2Error`].
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::config::{Secret, V2Test};
+use crate::config::{Secret, V2Endpoint, V2Test};
 
 /// A number as sendNumbersOnline / addNumber list it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -147,21 +146,16 @@ fn parse(status: u16, body: &str) -> Result<Value, V2Error> {
 
 impl V2Client {
     /// A client of `base` (the `_SERVER_URL_` support gives).
-    pub fn new(
-        base: &str,
-        key: Secret,
-        test: Option<V2Test>,
-        timeout: Duration,
-    ) -> anyhow::Result<V2Client> {
+    pub fn new(endpoint: &V2Endpoint, key: Secret) -> anyhow::Result<V2Client> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("simrelay/", env!("CARGO_PKG_VERSION")))
-            .timeout(timeout)
+            .timeout(endpoint.timeout)
             .build()?;
         Ok(V2Client {
             http,
-            base: base.trim_end_matches('/').to_owned(),
+            base: endpoint.base_url.as_str().trim_end_matches('/').to_owned(),
             key,
-            test,
+            test: endpoint.test,
         })
     }
 

@@ -11,12 +11,11 @@ pub mod sync;
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use parking_lot::Mutex;
 use simrelay_actors::{Clock, Engine};
 use tokio::sync::Notify;
 
-use crate::config::{CountryTable, Settings};
+use crate::config::{CountryTable, Settings, V2Settings};
 use crate::metrics::Metrics;
 
 /// The running v2 integration.
@@ -27,24 +26,19 @@ pub struct V2 {
     pub sync: Arc<sync::ListSync>,
 }
 
-/// Starts the list task and attaches the SMS sink (v2 mode). Runs inside the actix System.
+/// Starts the list task and attaches the SMS sink (v2 mode, whose settings `v2` are). Runs
+/// inside the actix System.
 pub fn start(
     settings: &Settings,
+    v2: &V2Settings,
     engine: &Engine,
     clock: Arc<dyn Clock>,
     countries: &Arc<CountryTable>,
     metrics: &Metrics,
 ) -> anyhow::Result<V2> {
     let o = &settings.onlinesim;
-    let base = o
-        .v2_base_url
-        .as_deref()
-        .context("onlinesim.mode = \"v2\" needs onlinesim.v2_base_url")?;
-    if o.api_key.is_empty() {
-        anyhow::bail!("onlinesim.mode = \"v2\" needs onlinesim.api_key (the Bearer key)");
-    }
-    let client = client::V2Client::new(base, o.api_key.clone(), o.v2_test, o.v2_timeout)?;
-    if let Some(test) = o.v2_test {
+    let client = client::V2Client::new(&v2.endpoint, o.api_key.clone())?;
+    if let Some(test) = v2.endpoint.test {
         tracing::warn!(
             mode = test.as_str(),
             "v2 dry run: OnlineSIM saves nothing we send"
@@ -58,10 +52,10 @@ pub fn start(
         Arc::clone(&resync),
         health.clone(),
         metrics.clone(),
-        o.v2_batch.then_some(o.v2_batch_every),
+        v2.batch_every,
     );
     let mut delivery = settings.delivery();
-    if o.v2_batch {
+    if v2.batch_every.is_some() {
         // Every SMS of a batch waits for the batch: let a whole batch be in flight.
         delivery.concurrency = delivery.concurrency.max(512);
     }
@@ -72,10 +66,10 @@ pub fn start(
         clock,
         Arc::clone(countries),
         sync::SyncSettings {
-            mode: o.v2_list_mode,
-            heartbeat: o.v2_heartbeat,
-            debounce: o.v2_debounce,
-            reconcile: o.v2_reconcile,
+            mode: v2.list_mode,
+            heartbeat: v2.heartbeat,
+            debounce: v2.debounce,
+            reconcile: v2.reconcile,
             rent_all: o.rent,
         },
         health.clone(),

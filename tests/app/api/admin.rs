@@ -165,7 +165,7 @@ async fn one_activation_is_shown_with_its_times() {
     assert_eq!(a["finish_status"], Value::Null);
     assert_eq!(a["finished_at"], Value::Null);
     assert_eq!(time(&a["created_at"]), clock_start());
-    let ttl = TimeDelta::from_std(app.settings.onlinesim.activation_ttl).unwrap();
+    let ttl = TimeDelta::from_std(app.settings.engine.activation_ttl).unwrap();
     assert_eq!(time(&a["expires_at"]), clock_start() + ttl);
 
     app.clock.advance(TimeDelta::minutes(3));

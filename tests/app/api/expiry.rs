@@ -13,9 +13,9 @@ use crate::api::helpers::{
 const MEGAFON: u64 = 79161000003;
 
 /// The default test settings with the safety net on: `expiry_grace = "5m"`.
-fn with_grace() -> simrelay::config::Settings {
+fn with_grace() -> simrelay::config::RawSettings {
     let mut s = settings(default_sims());
-    s.onlinesim.expiry_grace = Some(Duration::from_secs(300));
+    s.engine.expiry_grace = Some(Some(Duration::from_secs(300)));
     s
 }
 
@@ -24,7 +24,7 @@ async fn spawn_app() -> TestApp {
 }
 
 fn ttl_and_grace(app: &TestApp) -> TimeDelta {
-    let o = &app.settings.onlinesim;
+    let o = &app.settings.engine;
     TimeDelta::from_std(o.activation_ttl + o.expiry_grace.expect("a grace")).unwrap()
 }
 
@@ -56,7 +56,7 @@ async fn a_number_without_finish_is_freed_after_ttl_plus_grace() {
     assert_eq!(time(&activation["created_at"]), clock_start());
     assert_eq!(
         time(&activation["expires_at"]),
-        clock_start() + TimeDelta::from_std(app.settings.onlinesim.activation_ttl).unwrap()
+        clock_start() + TimeDelta::from_std(app.settings.engine.activation_ttl).unwrap()
     );
     assert_eq!(
         time(&activation["expired_at"]),

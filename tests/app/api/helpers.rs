@@ -10,7 +10,7 @@ pub use crate::kit::http::{assert_error, count, gunzip, gzip, json_of, time, JSO
 use chrono::{DateTime, TimeZone, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use simrelay::config::{Secret, Settings, SimEntry};
+use simrelay::config::{RawSettings, Secret, Settings, SimEntry};
 use simrelay::startup::Application;
 use simrelay::store::MemoryStore;
 use simrelay_actors::domain::{CountryName, Msisdn, OperatorName, ServiceName};
@@ -57,14 +57,14 @@ pub fn services(names: &[&str]) -> Vec<ServiceName> {
 }
 
 /// Settings for a test app: random ports, known secrets, `vk ok wa tg` offered, these SIMs.
-pub fn settings(sims: Vec<SimEntry>) -> Settings {
-    let mut s = Settings::default();
+pub fn settings(sims: Vec<SimEntry>) -> RawSettings {
+    let mut s = RawSettings::default();
     s.server.listen = "127.0.0.1:0".parse().expect("address");
     s.server.internal_listen = None;
     s.server.workers = 2;
     s.onlinesim.api_key = Secret::new(API_KEY);
     // Generous: the machine is shared; a slow reservation must not turn into NO_NUMBERS.
-    s.onlinesim.get_number_deadline = Duration::from_secs(9);
+    s.engine.get_number_deadline = Some(Duration::from_secs(9));
     s.admin.token = Secret::new(ADMIN_TOKEN);
     s.gateway.token = Secret::new("test-gateway-token");
     s.services.offered = services(&["vk", "ok", "wa", "tg"]);
@@ -99,7 +99,8 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// An app with these settings.
-pub async fn spawn_app_with(settings: Settings) -> TestApp {
+pub async fn spawn_app_with(settings: RawSettings) -> TestApp {
+    let settings: Settings = settings.parse().expect("valid test settings");
     let clock = Arc::new(ManualClock::new(clock_start()));
     let app = Application::build_with_store(
         settings.clone(),
@@ -159,7 +160,11 @@ impl TestApp {
 
     /// The v1 URL on the platform listener.
     pub fn v1_url(&self) -> String {
-        format!("{}{}", self.address, self.settings.onlinesim.v1_path)
+        format!(
+            "{}{}",
+            self.address,
+            self.settings.onlinesim.v1().expect("v1 mode").path
+        )
     }
 
     /// POSTs a JSON value to the v1 endpoint.

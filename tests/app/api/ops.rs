@@ -157,7 +157,7 @@ async fn with_an_internal_listener_admin_and_metrics_live_only_there() {
             "{path} on the internal port"
         );
     }
-    let v1_path = &app.settings.onlinesim.v1_path;
+    let v1_path = &app.settings.onlinesim.v1().expect("v1 mode").path;
     let on_internal = app
         .client
         .post(format!("{internal}{v1_path}"))

@@ -14,7 +14,7 @@ use crate::api::helpers::{
 const MEGAFON: u64 = 79161000003;
 
 fn ttl(app: &TestApp) -> TimeDelta {
-    TimeDelta::from_std(app.settings.onlinesim.activation_ttl).unwrap()
+    TimeDelta::from_std(app.settings.engine.activation_ttl).unwrap()
 }
 
 /// The ids `GET /admin/activations?state=overdue` lists.
@@ -63,7 +63,7 @@ async fn release(app: &TestApp, id: &str) -> (StatusCode, Value) {
 #[actix_rt::test]
 async fn by_default_an_activation_past_its_ttl_stays_active_and_overdue() {
     let app = spawn_app().await;
-    assert_eq!(app.settings.onlinesim.expiry_grace, None);
+    assert_eq!(app.settings.engine.expiry_grace, None);
     let (number, id) = app.reserve("russia", "megafon", "vk").await;
     assert_eq!(number, MEGAFON);
     let busy = app.get_services().await;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use simrelay::config::{Secret, Settings, SimEntry};
+use simrelay::config::{RawSettings, Secret, Settings, SimEntry};
 use simrelay::startup::Application;
 use simrelay::store::MemoryStore;
 use simrelay_actors::domain::{CountryName, Msisdn, OperatorName, ServiceName, SmsState};
@@ -66,13 +66,13 @@ pub fn services(names: &[&str]) -> Vec<ServiceName> {
 
 /// Settings for a test app: random ports, known secrets, `vk ok wa tg` offered, these SIMs,
 /// retries every 10 s.
-pub fn settings(sims: Vec<SimEntry>) -> Settings {
-    let mut s = Settings::default();
+pub fn settings(sims: Vec<SimEntry>) -> RawSettings {
+    let mut s = RawSettings::default();
     s.server.listen = "127.0.0.1:0".parse().expect("address");
     s.server.internal_listen = None;
     s.server.workers = 1;
     s.onlinesim.api_key = Secret::new(API_KEY);
-    s.onlinesim.get_number_deadline = Duration::from_secs(9);
+    s.engine.get_number_deadline = Some(Duration::from_secs(9));
     s.onlinesim.push_retry_interval = Duration::from_secs(RETRY_SECS as u64);
     s.admin.token = Secret::new(ADMIN_TOKEN);
     s.gateway.token = Secret::new(GATEWAY_TOKEN);
@@ -116,17 +116,18 @@ pub fn new_clock() -> Arc<ManualClock> {
 }
 
 /// An app on these settings and this clock.
-pub async fn spawn_app_on(settings: Settings, clock: Arc<ManualClock>) -> TestApp {
+pub async fn spawn_app_on(settings: RawSettings, clock: Arc<ManualClock>) -> TestApp {
     spawn_app_on_store(settings, Arc::new(MemoryStore::new()), clock).await
 }
 
 /// An app on these settings, this store and this clock (a second app on the same store is a
 /// restart), ready once it answers.
 pub async fn spawn_app_on_store(
-    settings: Settings,
+    settings: RawSettings,
     store: Arc<dyn simrelay_actors::store::Store>,
     clock: Arc<ManualClock>,
 ) -> TestApp {
+    let settings: Settings = settings.parse().expect("valid test settings");
     let app = Application::build_with_store(settings.clone(), store, clock.clone())
         .await
         .expect("failed to build the application");
@@ -143,12 +144,12 @@ pub async fn spawn_app_on_store(
 }
 
 /// An app with these settings (no platform unless the settings name one).
-pub async fn spawn_app_with(settings: Settings) -> TestApp {
+pub async fn spawn_app_with(settings: RawSettings) -> TestApp {
     spawn_app_on(settings, new_clock()).await
 }
 
 /// A fake platform and an app delivering to it: [`default_sims`], then `tweak`.
-pub async fn spawn_with_platform(tweak: impl FnOnce(&mut Settings)) -> (TestApp, Platform) {
+pub async fn spawn_with_platform(tweak: impl FnOnce(&mut RawSettings)) -> (TestApp, Platform) {
     let clock = new_clock();
     let platform = Platform::start(Some(clock.clone())).await;
     let mut s = settings(default_sims());
@@ -227,7 +228,11 @@ impl TestApp {
 
     /// The v1 URL.
     pub fn v1_url(&self) -> String {
-        format!("{}{}", self.address, self.settings.onlinesim.v1_path)
+        format!(
+            "{}{}",
+            self.address,
+            self.settings.onlinesim.v1().expect("v1 mode").path
+        )
     }
 
     /// POSTs a JSON value to the v1 endpoint.

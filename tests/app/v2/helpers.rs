@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use simrelay::config::{Mode, Secret, Settings, SimEntry};
+use simrelay::config::{ModeName, RawSettings, Secret, SimEntry};
 use simrelay::platforms::onlinesim_v2::sync::ListSync;
 use simrelay::startup::Application;
 use simrelay::store::MemoryStore;
@@ -78,12 +78,12 @@ pub fn configured_sim() -> SimEntry {
 
 /// v2 settings talking to `base`: random port, known secrets, [`configured_sim`], retries
 /// every 10 s, debounce 3 s, heartbeat 5 min.
-pub fn settings(base: &str) -> Settings {
-    let mut s = Settings::default();
+pub fn settings(base: &str) -> RawSettings {
+    let mut s = RawSettings::default();
     s.server.listen = "127.0.0.1:0".parse().expect("address");
     s.server.internal_listen = None;
     s.server.workers = 1;
-    s.onlinesim.mode = Mode::V2;
+    s.onlinesim.mode = ModeName::V2;
     s.onlinesim.v2_base_url = Some(base.to_owned());
     s.onlinesim.api_key = Secret::new(API_KEY);
     s.onlinesim.push_retry_interval = Duration::from_secs(RETRY_SECS as u64);
@@ -112,7 +112,7 @@ pub struct V2App {
 
 /// A fake v2 server and simrelay talking to it: [`settings`], then `tweak`. Nothing has been
 /// ticked yet (the background may have sent the first list already).
-pub async fn spawn(tweak: impl FnOnce(&mut Settings)) -> (V2App, FakeV2) {
+pub async fn spawn(tweak: impl FnOnce(&mut RawSettings)) -> (V2App, FakeV2) {
     let clock = Arc::new(ManualClock::new(clock_start()));
     let fake = FakeV2::start(Some(clock.clone())).await;
     let mut s = settings(&fake.url());
@@ -121,7 +121,8 @@ pub async fn spawn(tweak: impl FnOnce(&mut Settings)) -> (V2App, FakeV2) {
 }
 
 /// An app on these settings and this clock.
-pub async fn spawn_app(settings: Settings, clock: Arc<ManualClock>) -> V2App {
+pub async fn spawn_app(settings: RawSettings, clock: Arc<ManualClock>) -> V2App {
+    let settings = settings.parse().expect("valid test settings");
     let app = Application::build_with_store(settings, Arc::new(MemoryStore::new()), clock.clone())
         .await
         .expect("failed to build the application");
