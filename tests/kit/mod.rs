@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unused_imports)] // each test binary uses a different part
 
+pub mod app;
 pub mod fake;
 pub mod http;
 pub mod process;

@@ -4,37 +4,19 @@
 use std::collections::BTreeMap;
 
 use std::sync::Arc;
-use std::time::Duration;
 
+use crate::kit::app::{self, base_settings, new_clock};
+pub use crate::kit::app::{client_builder, clock_start, services, sim, ADMIN_TOKEN};
 pub use crate::kit::http::{assert_error, count, gunzip, gzip, json_of, time, JSON_UTF8};
-use chrono::{DateTime, TimeZone, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use simrelay::config::{RawSettings, Secret, Settings, SimEntry};
-use simrelay::startup::Application;
-use simrelay::store::MemoryStore;
-use simrelay_actors::domain::{CountryName, Msisdn, OperatorName, ServiceName};
+use simrelay::config::{RawSettings, Settings, SimEntry};
 use simrelay_actors::{Engine, ManualClock};
 
 /// The partner key OnlineSIM sends in v1 bodies.
 pub const API_KEY: &str = "test-partner-key";
-/// The admin API's Bearer token.
-pub const ADMIN_TOKEN: &str = "test-admin-token";
 /// The price every test GET_NUMBER offers.
 pub const SUM: f64 = 40.0;
-
-/// A configured SIM.
-pub fn sim(number: &str, country: &str, operator: Option<&str>) -> SimEntry {
-    SimEntry {
-        number: Msisdn::parse(number).expect("test SIM number"),
-        port: Some(format!("bank.{number}")),
-        operator: operator.map(|o| OperatorName::parse(o).expect("test operator")),
-        country: Some(CountryName::parse(country).expect("test country")),
-        mcc_mnc: None,
-        rent: false,
-        bank: None,
-    }
-}
 
 /// The SIMs most tests use. Russia: two beeline, one megafon, one with no operator;
 /// Kazakhstan: one beeline.
@@ -48,33 +30,9 @@ pub fn default_sims() -> Vec<SimEntry> {
     ]
 }
 
-/// Service names.
-pub fn services(names: &[&str]) -> Vec<ServiceName> {
-    names
-        .iter()
-        .map(|s| ServiceName::parse(s).expect("test service"))
-        .collect()
-}
-
 /// Settings for a test app: random ports, known secrets, `vk ok wa tg` offered, these SIMs.
 pub fn settings(sims: Vec<SimEntry>) -> RawSettings {
-    let mut s = RawSettings::default();
-    s.server.listen = "127.0.0.1:0".parse().expect("address");
-    s.server.internal_listen = None;
-    s.server.workers = 2;
-    s.onlinesim.api_key = Secret::new(API_KEY);
-    // Generous: the machine is shared; a slow reservation must not turn into NO_NUMBERS.
-    s.engine.get_number_deadline = Some(Duration::from_secs(9));
-    s.admin.token = Secret::new(ADMIN_TOKEN);
-    s.gateway.token = Secret::new("test-gateway-token");
-    s.services.offered = services(&["vk", "ok", "wa", "tg"]);
-    s.sims = sims;
-    s
-}
-
-/// Where every test clock starts.
-pub fn clock_start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap()
+    base_settings(API_KEY, 2, sims)
 }
 
 /// A running simrelay and what a test needs to drive it.
@@ -100,32 +58,16 @@ pub async fn spawn_app() -> TestApp {
 
 /// An app with these settings.
 pub async fn spawn_app_with(settings: RawSettings) -> TestApp {
-    let settings: Settings = settings.parse().expect("valid test settings");
-    let clock = Arc::new(ManualClock::new(clock_start()));
-    let app = Application::build_with_store(
-        settings.clone(),
-        Arc::new(MemoryStore::new()),
-        clock.clone(),
-    )
-    .await
-    .expect("failed to build the application");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let internal_address = app.internal_port().map(|p| format!("http://127.0.0.1:{p}"));
-    let engine = app.engine().clone();
-    actix_rt::spawn(app.run_until_stopped());
+    let clock = new_clock();
+    let running = app::start_in_memory(settings, clock.clone()).await;
     TestApp {
-        address,
-        internal_address,
+        address: running.address,
+        internal_address: running.internal_address,
         clock,
-        engine,
-        client: client_builder().build().expect("client"),
-        settings,
+        engine: running.engine,
+        client: app::client(),
+        settings: running.settings,
     }
-}
-
-/// A client builder with the harness's timeout (no test may hang).
-pub fn client_builder() -> reqwest::ClientBuilder {
-    reqwest::Client::builder().timeout(Duration::from_secs(30))
 }
 
 /// GET_SERVICES as `country -> operatorMap`, after checking the envelope's shape.

@@ -1,45 +1,29 @@
 //! The harness: a real simrelay (actix-web stack, engine, in-memory store) on random ports with
 //! time under a [`ManualClock`], a fake platform taking its PUSH_SMS, and helpers to drive the
-//! gateway, admin and v1 APIs. Adapted from `tests/api/helpers.rs`.
+//! gateway, admin and v1 APIs. Built on the kit's app builder.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::TimeDelta;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use simrelay::config::{RawSettings, Secret, Settings, SimEntry};
-use simrelay::startup::Application;
+use simrelay::config::{RawSettings, Settings, SimEntry};
 use simrelay::store::MemoryStore;
-use simrelay_actors::domain::{CountryName, Msisdn, OperatorName, ServiceName, SmsState};
+use simrelay_actors::domain::SmsState;
 use simrelay_actors::{Engine, ManualClock};
 
 use crate::delivery::platform::Platform;
+use crate::kit::app::{self, base_settings};
+pub use crate::kit::app::{at, client, clock_start, new_clock, sim, ADMIN_TOKEN, GATEWAY_TOKEN};
 pub use crate::kit::http::{assert_error, count, gunzip, json_of, time};
 
 /// The partner key (v1 `key`, PUSH_SMS `key` and Bearer).
 pub const API_KEY: &str = "test-partner-key";
-/// The admin API's Bearer token.
-pub const ADMIN_TOKEN: &str = "test-admin-token";
-/// The gateway's Bearer token.
-pub const GATEWAY_TOKEN: &str = "test-gateway-token";
 /// The price every test GET_NUMBER offers.
 pub const SUM: f64 = 40.0;
 /// The retry interval every in-process test runs with (the protocol's 10 s).
 pub const RETRY_SECS: i64 = 10;
-
-/// A configured SIM with port `bank.<number>`.
-pub fn sim(number: &str, country: &str, operator: Option<&str>) -> SimEntry {
-    SimEntry {
-        number: Msisdn::parse(number).expect("test SIM number"),
-        port: Some(format!("bank.{number}")),
-        operator: operator.map(|o| OperatorName::parse(o).expect("test operator")),
-        country: Some(CountryName::parse(country).expect("test country")),
-        mcc_mnc: None,
-        rent: false,
-        bank: None,
-    }
-}
 
 /// Russian beeline SIMs of the delivery tests.
 pub const RU1: u64 = 79281000001;
@@ -56,39 +40,12 @@ pub fn default_sims() -> Vec<SimEntry> {
         .collect()
 }
 
-/// Service names.
-pub fn services(names: &[&str]) -> Vec<ServiceName> {
-    names
-        .iter()
-        .map(|s| ServiceName::parse(s).expect("test service"))
-        .collect()
-}
-
 /// Settings for a test app: random ports, known secrets, `vk ok wa tg` offered, these SIMs,
 /// retries every 10 s.
 pub fn settings(sims: Vec<SimEntry>) -> RawSettings {
-    let mut s = RawSettings::default();
-    s.server.listen = "127.0.0.1:0".parse().expect("address");
-    s.server.internal_listen = None;
-    s.server.workers = 1;
-    s.onlinesim.api_key = Secret::new(API_KEY);
-    s.engine.get_number_deadline = Some(Duration::from_secs(9));
+    let mut s = base_settings(API_KEY, 1, sims);
     s.onlinesim.push_retry_interval = Duration::from_secs(RETRY_SECS as u64);
-    s.admin.token = Secret::new(ADMIN_TOKEN);
-    s.gateway.token = Secret::new(GATEWAY_TOKEN);
-    s.services.offered = services(&["vk", "ok", "wa", "tg"]);
-    s.sims = sims;
     s
-}
-
-/// Where every test clock starts.
-pub fn clock_start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap()
-}
-
-/// `clock_start() + secs`.
-pub fn at(secs: i64) -> DateTime<Utc> {
-    clock_start() + TimeDelta::seconds(secs)
 }
 
 /// RFC 3339 of `clock_start() + secs`.
@@ -110,11 +67,6 @@ pub struct TestApp {
     pub settings: Settings,
 }
 
-/// A new manual clock at [`clock_start`].
-pub fn new_clock() -> Arc<ManualClock> {
-    Arc::new(ManualClock::new(clock_start()))
-}
-
 /// An app on these settings and this clock.
 pub async fn spawn_app_on(settings: RawSettings, clock: Arc<ManualClock>) -> TestApp {
     spawn_app_on_store(settings, Arc::new(MemoryStore::new()), clock).await
@@ -127,19 +79,13 @@ pub async fn spawn_app_on_store(
     store: Arc<dyn simrelay_actors::store::Store>,
     clock: Arc<ManualClock>,
 ) -> TestApp {
-    let settings: Settings = settings.parse().expect("valid test settings");
-    let app = Application::build_with_store(settings.clone(), store, clock.clone())
-        .await
-        .expect("failed to build the application");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let engine = app.engine().clone();
-    actix_rt::spawn(app.run_until_stopped());
+    let running = app::start(settings, store, clock.clone()).await;
     TestApp {
-        address,
+        address: running.address,
         clock,
-        engine,
+        engine: running.engine,
         client: client(),
-        settings,
+        settings: running.settings,
     }
 }
 
@@ -156,14 +102,6 @@ pub async fn spawn_with_platform(tweak: impl FnOnce(&mut RawSettings)) -> (TestA
     s.onlinesim.push_sms_url = Some(platform.url());
     tweak(&mut s);
     (spawn_app_on(s, clock).await, platform)
-}
-
-/// A client with the harness's timeout (no test may hang).
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
 }
 
 /// One value of a Prometheus text exposition: `series` is the metric name with its labels as

@@ -7,25 +7,21 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::TimeDelta;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use simrelay::config::{ModeName, RawSettings, Secret, SimEntry};
+use simrelay::config::{ModeName, RawSettings, SimEntry};
 use simrelay::platforms::onlinesim_v2::sync::ListSync;
-use simrelay::startup::Application;
-use simrelay::store::MemoryStore;
 use simrelay_actors::domain::{Msisdn, SmsState};
 use simrelay_actors::{Engine, ManualClock};
 
+use crate::kit::app::{self, base_settings};
+pub use crate::kit::app::{at, clock_start, ADMIN_TOKEN, GATEWAY_TOKEN};
 pub use crate::kit::http::time;
 use crate::v2::fake::FakeV2;
 
 /// The OnlineSIM key (v2: the Bearer key).
 pub const API_KEY: &str = "test-v2-key";
-/// The admin API's Bearer token.
-pub const ADMIN_TOKEN: &str = "test-admin-token";
-/// The gateway's Bearer token.
-pub const GATEWAY_TOKEN: &str = "test-gateway-token";
 /// The retry interval of SMS delivery (the first back-off step).
 pub const RETRY_SECS: i64 = 10;
 /// The debounce of full-mode list changes.
@@ -48,19 +44,9 @@ pub fn plus(number: u64) -> String {
     format!("+{number}")
 }
 
-/// Where every test clock starts.
-pub fn clock_start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap()
-}
-
 /// UNIX time of `clock_start() + secs`.
 pub fn unix(secs: i64) -> i64 {
     clock_start().timestamp() + secs
-}
-
-/// `clock_start() + secs`.
-pub fn at(secs: i64) -> DateTime<Utc> {
-    clock_start() + TimeDelta::seconds(secs)
 }
 
 /// The configured SIM [`C1`].
@@ -79,20 +65,15 @@ pub fn configured_sim() -> SimEntry {
 /// v2 settings talking to `base`: random port, known secrets, [`configured_sim`], retries
 /// every 10 s, debounce 3 s, heartbeat 5 min.
 pub fn settings(base: &str) -> RawSettings {
-    let mut s = RawSettings::default();
-    s.server.listen = "127.0.0.1:0".parse().expect("address");
-    s.server.internal_listen = None;
-    s.server.workers = 1;
+    let mut s = base_settings(API_KEY, 1, vec![configured_sim()]);
+    s.engine.get_number_deadline = None;
+    s.services.offered = RawSettings::default().services.offered;
     s.onlinesim.mode = ModeName::V2;
     s.onlinesim.v2_base_url = Some(base.to_owned());
-    s.onlinesim.api_key = Secret::new(API_KEY);
     s.onlinesim.push_retry_interval = Duration::from_secs(RETRY_SECS as u64);
     s.onlinesim.v2_debounce = Duration::from_secs(DEBOUNCE_SECS as u64);
     s.onlinesim.v2_heartbeat = Duration::from_secs(HEARTBEAT_SECS as u64);
     s.onlinesim.v2_timeout = Duration::from_secs(5);
-    s.admin.token = Secret::new(ADMIN_TOKEN);
-    s.gateway.token = Secret::new(GATEWAY_TOKEN);
-    s.sims = vec![configured_sim()];
     s
 }
 
@@ -122,23 +103,13 @@ pub async fn spawn(tweak: impl FnOnce(&mut RawSettings)) -> (V2App, FakeV2) {
 
 /// An app on these settings and this clock.
 pub async fn spawn_app(settings: RawSettings, clock: Arc<ManualClock>) -> V2App {
-    let settings = settings.parse().expect("valid test settings");
-    let app = Application::build_with_store(settings, Arc::new(MemoryStore::new()), clock.clone())
-        .await
-        .expect("failed to build the application");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let engine = app.engine().clone();
-    let sync = Arc::clone(app.v2_sync().expect("v2 mode runs the list task"));
-    actix_rt::spawn(app.run_until_stopped());
+    let running = app::start_in_memory(settings, clock.clone()).await;
     V2App {
-        address,
+        address: running.address,
         clock,
-        engine,
-        sync,
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("client"),
+        engine: running.engine,
+        sync: running.v2_sync.expect("v2 mode runs the list task"),
+        client: app::client(),
     }
 }
 

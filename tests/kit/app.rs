@@ -1,0 +1,125 @@
+//! The app builder every in-process suite uses: settings with known secrets on port 0, the
+//! whole simrelay (`Application`, its real HTTP stack) on a store and a [`ManualClock`] the
+//! test holds, and the time helpers. Each suite wraps [`Running`] with its own requests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use simrelay::config::{RawSettings, Secret, Settings, SimEntry};
+use simrelay::platforms::onlinesim_v2::sync::ListSync;
+use simrelay::startup::Application;
+use simrelay::store::MemoryStore;
+use simrelay_actors::domain::{CountryName, Msisdn, OperatorName, ServiceName};
+use simrelay_actors::store::Store;
+use simrelay_actors::{Engine, ManualClock};
+
+/// The admin API's Bearer token.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+/// The gateway's Bearer token.
+pub const GATEWAY_TOKEN: &str = "test-gateway-token";
+
+/// A configured SIM with port `bank.<number>`.
+pub fn sim(number: &str, country: &str, operator: Option<&str>) -> SimEntry {
+    SimEntry {
+        number: Msisdn::parse(number).expect("test SIM number"),
+        port: Some(format!("bank.{number}")),
+        operator: operator.map(|o| OperatorName::parse(o).expect("test operator")),
+        country: Some(CountryName::parse(country).expect("test country")),
+        mcc_mnc: None,
+        rent: false,
+        bank: None,
+    }
+}
+
+/// Service names.
+pub fn services(names: &[&str]) -> Vec<ServiceName> {
+    names
+        .iter()
+        .map(|s| ServiceName::parse(s).expect("test service"))
+        .collect()
+}
+
+/// Settings every suite starts from: listener on port 0 (no internal one), `workers` HTTP
+/// workers, the partner key `api_key`, the known admin and gateway tokens, `vk ok wa tg`
+/// offered, a generous GET_NUMBER deadline (the machine is shared: a slow reservation must
+/// not turn into NO_NUMBERS), these SIMs.
+pub fn base_settings(api_key: &str, workers: usize, sims: Vec<SimEntry>) -> RawSettings {
+    let mut s = RawSettings::default();
+    s.server.listen = "127.0.0.1:0".parse().expect("address");
+    s.server.internal_listen = None;
+    s.server.workers = workers;
+    s.onlinesim.api_key = Secret::new(api_key);
+    s.engine.get_number_deadline = Some(Duration::from_secs(9));
+    s.admin.token = Secret::new(ADMIN_TOKEN);
+    s.gateway.token = Secret::new(GATEWAY_TOKEN);
+    s.services.offered = services(&["vk", "ok", "wa", "tg"]);
+    s.sims = sims;
+    s
+}
+
+/// Where every test clock starts.
+pub fn clock_start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap()
+}
+
+/// `clock_start() + secs`.
+pub fn at(secs: i64) -> DateTime<Utc> {
+    clock_start() + TimeDelta::seconds(secs)
+}
+
+/// A new manual clock at [`clock_start`].
+pub fn new_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(clock_start()))
+}
+
+/// A client builder with the harness's timeout (no test may hang).
+pub fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().timeout(Duration::from_secs(30))
+}
+
+/// A client with the harness's timeout; it accepts gzip and decodes it.
+pub fn client() -> reqwest::Client {
+    client_builder().build().expect("client")
+}
+
+/// A simrelay running in this process.
+pub struct Running {
+    /// `http://127.0.0.1:<port>` of the platform listener.
+    pub address: String,
+    /// `http://127.0.0.1:<port>` of the internal listener, when configured.
+    pub internal_address: Option<String>,
+    /// The engine, to run due work after moving the clock.
+    pub engine: Engine,
+    /// The v2 list task, in v2 mode.
+    pub v2_sync: Option<Arc<ListSync>>,
+    /// The settings it runs with.
+    pub settings: Settings,
+}
+
+/// Starts simrelay on these settings, this store (a second app on the same store is a
+/// restart) and this clock; answers once it listens.
+pub async fn start(
+    settings: RawSettings,
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
+) -> Running {
+    let settings: Settings = settings.parse().expect("valid test settings");
+    let app = Application::build_with_store(settings.clone(), store, clock)
+        .await
+        .expect("failed to build the application");
+    let running = Running {
+        address: format!("http://127.0.0.1:{}", app.port()),
+        internal_address: app.internal_port().map(|p| format!("http://127.0.0.1:{p}")),
+        engine: app.engine().clone(),
+        v2_sync: app.v2_sync().cloned(),
+        settings,
+    };
+    actix_rt::spawn(app.run_until_stopped());
+    running
+}
+
+/// [`start`] on a fresh in-memory store.
+pub async fn start_in_memory(settings: RawSettings, clock: Arc<ManualClock>) -> Running {
+    start(settings, Arc::new(MemoryStore::new()), clock).await
+}
