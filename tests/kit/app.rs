@@ -123,3 +123,26 @@ pub async fn start(
 pub async fn start_in_memory(settings: RawSettings, clock: Arc<ManualClock>) -> Running {
     start(settings, Arc::new(MemoryStore::new()), clock).await
 }
+
+/// Runs every delivery that is due now and waits until no attempt is in flight and no pending
+/// SMS is overdue (attempts the background outbox task started included).
+pub async fn settle(engine: &Engine) {
+    let started = std::time::Instant::now();
+    loop {
+        engine.deliver_due().await;
+        let now = engine.now();
+        let busy: Vec<_> = engine
+            .sms(Some(simrelay_actors::domain::SmsState::Pending), 10_000)
+            .into_iter()
+            .filter(|r| r.in_flight || r.next_attempt_at.is_none_or(|at| at <= now))
+            .collect();
+        if busy.is_empty() {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "SMS still due or in flight: {busy:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}

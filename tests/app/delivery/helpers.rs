@@ -3,14 +3,13 @@
 //! gateway, admin and v1 APIs. Built on the kit's app builder.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::TimeDelta;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use simrelay::config::{RawSettings, Settings, SimEntry};
 use simrelay::store::MemoryStore;
-use simrelay_actors::domain::SmsState;
 use simrelay_actors::{Engine, ManualClock};
 
 use crate::delivery::platform::Platform;
@@ -137,25 +136,7 @@ impl TestApp {
     /// Runs every delivery that is due now and waits until no attempt is in flight and no
     /// pending SMS is overdue (attempts the background outbox task started included).
     pub async fn settle(&self) {
-        let started = Instant::now();
-        loop {
-            self.engine.deliver_due().await;
-            let now = self.engine.now();
-            let busy: Vec<_> = self
-                .engine
-                .sms(Some(SmsState::Pending), 10_000)
-                .into_iter()
-                .filter(|r| r.in_flight || r.next_attempt_at.is_none_or(|at| at <= now))
-                .collect();
-            if busy.is_empty() {
-                return;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "SMS still due or in flight: {busy:#?}"
-            );
-            actix_rt::time::sleep(Duration::from_millis(5)).await;
-        }
+        crate::kit::app::settle(&self.engine).await;
     }
 
     /// Moves the clock, then [`TestApp::settle`].

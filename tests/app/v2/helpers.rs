@@ -5,14 +5,14 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::TimeDelta;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use simrelay::config::{ModeName, RawSettings, SimEntry};
 use simrelay::platforms::onlinesim_v2::sync::ListSync;
-use simrelay_actors::domain::{Msisdn, SmsState};
+use simrelay_actors::domain::Msisdn;
 use simrelay_actors::{Engine, ManualClock};
 
 use crate::kit::app::{self, base_settings};
@@ -172,25 +172,7 @@ impl V2App {
     /// Runs every delivery that is due now and waits until no attempt is in flight and no
     /// pending SMS is overdue (attempts the background outbox task started included).
     pub async fn settle(&self) {
-        let started = Instant::now();
-        loop {
-            self.engine.deliver_due().await;
-            let now = self.engine.now();
-            let busy: Vec<_> = self
-                .engine
-                .sms(Some(SmsState::Pending), 10_000)
-                .into_iter()
-                .filter(|r| r.in_flight || r.next_attempt_at.is_none_or(|at| at <= now))
-                .collect();
-            if busy.is_empty() {
-                return;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "SMS still due or in flight: {busy:#?}"
-            );
-            actix_rt::time::sleep(Duration::from_millis(5)).await;
-        }
+        crate::kit::app::settle(&self.engine).await;
     }
 
     /// Moves the clock, then [`V2App::settle`].
