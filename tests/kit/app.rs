@@ -146,3 +146,28 @@ pub async fn settle(engine: &Engine) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// The v1 endpoint of an app listening at `address` with these settings.
+pub fn v1_url(address: &str, settings: &Settings) -> String {
+    format!(
+        "{address}{}",
+        settings.onlinesim.v1().expect("v1 mode").path
+    )
+}
+
+/// POSTs a JSON value to the v1 endpoint: (status, JSON answer, its content type checked).
+pub async fn post_v1(
+    client: &reqwest::Client,
+    address: &str,
+    settings: &Settings,
+    body: &serde_json::Value,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let response = client
+        .post(v1_url(address, settings))
+        .header("User-Agent", "simrelay-tests")
+        .json(body)
+        .send()
+        .await
+        .expect("v1 request");
+    super::http::json_of(response).await
+}

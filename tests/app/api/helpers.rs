@@ -100,26 +100,14 @@ impl TestApp {
         self.internal_address.as_deref().unwrap_or(&self.address)
     }
 
-    /// The v1 URL on the platform listener.
+    /// The v1 URL.
     pub fn v1_url(&self) -> String {
-        format!(
-            "{}{}",
-            self.address,
-            self.settings.onlinesim.v1().expect("v1 mode").path
-        )
+        crate::kit::app::v1_url(&self.address, &self.settings)
     }
 
     /// POSTs a JSON value to the v1 endpoint.
     pub async fn post_v1(&self, body: &Value) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .post(self.v1_url())
-            .header("User-Agent", "simrelay-tests")
-            .json(body)
-            .send()
-            .await
-            .expect("v1 request");
-        json_of(response).await
+        crate::kit::app::post_v1(&self.client, &self.address, &self.settings, body).await
     }
 
     /// POSTs raw bytes with extra headers to the v1 endpoint, with `client`.

@@ -145,26 +145,9 @@ impl TestApp {
         self.settle().await;
     }
 
-    /// The v1 URL.
-    pub fn v1_url(&self) -> String {
-        format!(
-            "{}{}",
-            self.address,
-            self.settings.onlinesim.v1().expect("v1 mode").path
-        )
-    }
-
     /// POSTs a JSON value to the v1 endpoint.
     pub async fn post_v1(&self, body: &Value) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .post(self.v1_url())
-            .header("User-Agent", "simrelay-tests")
-            .json(body)
-            .send()
-            .await
-            .expect("v1 request");
-        json_of(response).await
+        crate::kit::app::post_v1(&self.client, &self.address, &self.settings, body).await
     }
 
     /// GET_SERVICES, asserted SUCCESS.
