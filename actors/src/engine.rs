@@ -21,8 +21,8 @@ use crate::delivery;
 use crate::directory::{Directory, Peek};
 use crate::dispatcher::{Dispatcher, GetNumber};
 use crate::domain::{
-    ActivationId, ActivationRecord, ActivationState, BankName, CountryName, FinishStatus, Msisdn,
-    SmsId, SmsRecord, SmsState,
+    ActivationId, ActivationRecord, ActivationState, BankName, CountryName, FinishRules,
+    FinishStatus, Msisdn, SmsId, SmsRecord, SmsState,
 };
 use crate::error::EngineError;
 use crate::expiry::Expiries;
@@ -196,12 +196,26 @@ impl Engine {
         stock
     }
 
-    /// FINISH_ACTIVATION: applies the status once; repeats answer [`FinishOutcome::Repeat`].
+    /// FINISH_ACTIVATION as OnlineSIM reads it ([`FinishRules::OnlineSim`]); see
+    /// [`Engine::finish_as`].
     pub async fn finish(
         &self,
         id: ActivationId,
         status: FinishStatus,
         sum: Option<f64>,
+    ) -> Result<FinishOutcome, EngineError> {
+        self.finish_as(id, status, sum, FinishRules::OnlineSim)
+            .await
+    }
+
+    /// FINISH_ACTIVATION under a platform's `rules`: applies the status once; repeats answer
+    /// [`FinishOutcome::Repeat`].
+    pub async fn finish_as(
+        &self,
+        id: ActivationId,
+        status: FinishStatus,
+        sum: Option<f64>,
+        rules: FinishRules,
     ) -> Result<FinishOutcome, EngineError> {
         self.ensure_ready()?;
         let record = match self.shared.ledger.get(id) {
@@ -221,7 +235,12 @@ impl Engine {
         call(
             &self.shared.numbers,
             record.number,
-            Finish { id, status, sum },
+            Finish {
+                id,
+                status,
+                sum,
+                rules,
+            },
         )
         .await
     }

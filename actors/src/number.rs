@@ -23,7 +23,8 @@ use crate::deadlines::Deadlines;
 use crate::directory::{Directory, Handle};
 use crate::domain::SmsId;
 use crate::domain::{
-    ActivationId, ActivationRecord, ActivationState, BankName, FinishStatus, ServiceName,
+    ActivationId, ActivationRecord, ActivationState, BankName, FinishEffect, FinishRules,
+    FinishStatus, ServiceName,
 };
 use crate::expiry::Expiries;
 use crate::ids::IdAllocator;
@@ -67,6 +68,8 @@ pub(crate) struct Finish {
     pub(crate) id: ActivationId,
     pub(crate) status: FinishStatus,
     pub(crate) sum: Option<f64>,
+    /// How the platform that sent it reads the status.
+    pub(crate) rules: FinishRules,
 }
 
 /// Why simrelay frees a number without a FINISH.
@@ -342,13 +345,13 @@ impl Handler<Finish> for NumberActor {
             sim.active = None;
         }
         let service = activation.service.clone();
-        match msg.status {
-            s if s.uses_service() && !sim.used.contains(&service) => sim.used.push(service),
-            FinishStatus::Cancelled => match sim.cancels.iter_mut().find(|(s, _)| *s == service) {
+        match msg.rules.effect(msg.status) {
+            FinishEffect::Use if !sim.used.contains(&service) => sim.used.push(service),
+            FinishEffect::Cancel => match sim.cancels.iter_mut().find(|(s, _)| *s == service) {
                 Some((_, count)) => *count = count.saturating_add(1),
                 None => sim.cancels.push((service, 1)),
             },
-            _ => {}
+            FinishEffect::Use | FinishEffect::Free => {}
         }
         let late = activation.state == ActivationState::Expired;
         activation.state = ActivationState::Finished;

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use chrono::{TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 use simrelay_actors::domain::{
-    ActivationId, ActivationState, CountryName, ExclusionPrefix, ExclusionSet, FinishStatus,
-    Msisdn, OperatorName, ServiceName,
+    ActivationId, ActivationState, CountryName, ExclusionPrefix, ExclusionSet, FinishRules,
+    FinishStatus, Msisdn, OperatorName, ServiceName,
 };
 use simrelay_actors::store::MemoryStore;
 use simrelay_actors::{
@@ -49,6 +49,8 @@ enum Op {
     Finish {
         pick: usize,
         status: u8,
+        /// Read under SMSHub's rules (else OnlineSIM's).
+        smshub: bool,
     },
     FinishUnknown,
     Advance {
@@ -64,7 +66,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (0..COUNTRIES.len(), prop::option::of(0..OPERATORS.len()), 0..3usize, prop::collection::vec(0..PREFIXES.len(), 0..3))
             .prop_map(|(country, operator, service, exclusions)| Op::Reserve { country, operator, service, exclusions }),
-        3 => (any::<usize>(), prop::sample::select(vec![1u8, 3, 4, 5])).prop_map(|(pick, status)| Op::Finish { pick, status }),
+        3 => (any::<usize>(), prop::sample::select(vec![1u8, 3, 4, 5]), any::<bool>()).prop_map(|(pick, status, smshub)| Op::Finish { pick, status, smshub }),
         1 => Just(Op::FinishUnknown),
         1 => (1i64..25).prop_map(|minutes| Op::Advance { minutes }),
         1 => (0..SIMS.len(), any::<bool>()).prop_map(|(sim, online)| Op::SetOnline { sim, online }),
@@ -128,7 +130,7 @@ impl Model {
             .collect()
     }
 
-    fn finish(&mut self, id: u64, status: u8) {
+    fn finish(&mut self, id: u64, status: u8, smshub: bool) {
         let a = self.activations.get_mut(&id).unwrap();
         if a.finish.is_some() {
             return;
@@ -139,11 +141,12 @@ impl Model {
         if sim.active == Some(id) {
             sim.active = None;
         }
-        match status {
-            1 | 3 => {
+        // OnlineSIM: only 3 uses the number; SMSHub: 1 and 3 use it, 4 counts a cancel.
+        match (status, smshub) {
+            (3, _) | (1, true) => {
                 sim.used.insert(a.service.clone());
             }
-            4 => *sim.cancels.entry(a.service.clone()).or_default() += 1,
+            (4, true) => *sim.cancels.entry(a.service.clone()).or_default() += 1,
             _ => {}
         }
     }
@@ -367,7 +370,11 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     }
                 }
             }
-            Op::Finish { pick, status } => {
+            Op::Finish {
+                pick,
+                status,
+                smshub,
+            } => {
                 if issued.is_empty() {
                     continue;
                 }
@@ -377,11 +384,11 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 // Invariant 3: a repeat (here: twice in a row) succeeds and applies once.
                 for _ in 0..2 {
                     engine
-                        .finish(aid, status_enum, None)
+                        .finish_as(aid, status_enum, None, rules(smshub))
                         .await
                         .map_err(|e| TestCaseError::fail(e.to_string()))?;
                 }
-                model.finish(id, status);
+                model.finish(id, status, smshub);
             }
             Op::FinishUnknown => {
                 let id = ActivationId::new(1_000_000).unwrap();
@@ -413,5 +420,14 @@ proptest! {
     #[test]
     fn engine_agrees_with_the_model(ops in prop::collection::vec(op(), 1..60)) {
         actix_rt::System::new().block_on(run(ops))?;
+    }
+}
+
+/// The rules a finish op is read under.
+fn rules(smshub: bool) -> FinishRules {
+    if smshub {
+        FinishRules::SmsHub
+    } else {
+        FinishRules::OnlineSim
     }
 }

@@ -69,10 +69,41 @@ impl FinishStatus {
             FinishStatus::Refunded => 5,
         }
     }
+}
 
-    /// Whether this outcome means "never offer this number for this service again".
-    pub fn uses_service(self) -> bool {
-        matches!(self, FinishStatus::StopService | FinishStatus::Sold)
+/// How a platform's protocol reads FINISH_ACTIVATION's statuses (interface.md "Platforms"):
+/// what each one does to the number for the activation's service. "Used for a service" is one
+/// fact about the number, whichever platform set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishRules {
+    /// OnlineSIM (v1 and v2): only 3 uses the number for the service; 1, 4 and 5 return it to
+    /// the pool unchanged.
+    OnlineSim,
+    /// SMSHub: 1 and 3 use the number for the service; 4 returns it and counts towards the
+    /// cancel limit (`engine.max_cancels`); 5 returns it.
+    SmsHub,
+}
+
+/// What a FINISH status does to the number for the activation's service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishEffect {
+    /// Never offered for this service again.
+    Use,
+    /// Back in the pool, one more cancel counted.
+    Cancel,
+    /// Back in the pool, nothing else.
+    Free,
+}
+
+impl FinishRules {
+    /// What `status` does under these rules.
+    pub fn effect(self, status: FinishStatus) -> FinishEffect {
+        match (self, status) {
+            (_, FinishStatus::Sold) => FinishEffect::Use,
+            (FinishRules::SmsHub, FinishStatus::StopService) => FinishEffect::Use,
+            (FinishRules::SmsHub, FinishStatus::Cancelled) => FinishEffect::Cancel,
+            _ => FinishEffect::Free,
+        }
     }
 }
 
@@ -118,4 +149,28 @@ pub struct ActivationRecord {
     pub finished_at: Option<DateTime<Utc>>,
     /// When the safety net freed the number.
     pub expired_at: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod finish_rules_tests {
+    use super::*;
+
+    #[test]
+    fn what_each_status_does_under_each_protocol() {
+        use FinishEffect::{Cancel, Free, Use};
+        use FinishStatus::{Cancelled, Refunded, Sold, StopService};
+        let table = [
+            (FinishRules::OnlineSim, StopService, Free),
+            (FinishRules::OnlineSim, Sold, Use),
+            (FinishRules::OnlineSim, Cancelled, Free),
+            (FinishRules::OnlineSim, Refunded, Free),
+            (FinishRules::SmsHub, StopService, Use),
+            (FinishRules::SmsHub, Sold, Use),
+            (FinishRules::SmsHub, Cancelled, Cancel),
+            (FinishRules::SmsHub, Refunded, Free),
+        ];
+        for (rules, status, effect) in table {
+            assert_eq!(rules.effect(status), effect, "{rules:?} {status:?}");
+        }
+    }
 }

@@ -6,7 +6,9 @@ mod msisdn;
 mod names;
 mod sms;
 
-pub use activation::{ActivationId, ActivationRecord, ActivationState, FinishStatus};
+pub use activation::{
+    ActivationId, ActivationRecord, ActivationState, FinishEffect, FinishRules, FinishStatus,
+};
 pub use exclusion::{ExclusionPrefix, ExclusionSet};
 pub use msisdn::{LexiKey, Msisdn};
 pub use names::{BankName, CountryName, NameError, OperatorName, ServiceName};

@@ -28,17 +28,20 @@ async fn a_repeated_finish_answers_success_and_applies_once() {
 }
 
 #[actix_rt::test]
-async fn a_repeated_cancel_counts_once() {
+async fn a_repeated_cancel_changes_nothing_more() {
     let app = spawn_app().await;
     let before = app.get_services().await;
     let (number, id) = app.reserve("russia", "megafon", "vk").await;
     assert_eq!(number, MEGAFON);
-    // Five FINISH 4 for one activation: if each counted, the fourth would exhaust vk.
+    // Five FINISH 4 for one activation: OnlineSIM's 4 returns the number to the pool, once.
     for _ in 0..5 {
         app.finish_ok(id, 4).await;
     }
     assert_eq!(app.get_services().await, before);
-    assert_eq!(app.admin_sim(MEGAFON).await["cancels"], json!([["vk", 1]]));
+    let sim = app.admin_sim(MEGAFON).await;
+    assert_eq!(sim["cancels"], json!([]));
+    assert_eq!(sim["services_used"], json!([]));
+    assert_eq!(app.admin_activation(id).await["finish_status"], "cancelled");
 }
 
 #[actix_rt::test]
@@ -52,11 +55,13 @@ async fn twenty_concurrent_identical_finishes_all_succeed_and_apply_once() {
         assert_eq!(status, reqwest::StatusCode::OK, "{body}");
         assert_eq!(body, json!({"status": "SUCCESS"}));
     }
-    // Applied once: one cancel recorded, the number back in stock for every service.
+    // Applied once: the activation finished, the number back in stock for every service (and,
+    // OnlineSIM's 4, no cancel counted).
     assert_eq!(app.get_services().await, before);
     let sim = app.admin_sim(MEGAFON).await;
     assert_eq!(sim["state"], "free");
-    assert_eq!(sim["cancels"], json!([["vk", 1]]));
+    assert_eq!(sim["cancels"], json!([]));
+    assert_eq!(app.admin_activation(id).await["finish_status"], "cancelled");
     assert_eq!(app.engine.active_activations(), 0);
 }
 
