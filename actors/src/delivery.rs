@@ -5,15 +5,13 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use chrono::TimeDelta;
-
 use crate::domain::{SmsId, SmsRecord, SmsState};
 use crate::outbox::{DeliveryOutcome, Wiring};
 use crate::shared::Shared;
 use crate::store::Change;
 
 /// When the write that starts an attempt fails, try the attempt again this much later.
-const STORE_RETRY: TimeDelta = TimeDelta::seconds(5);
+const STORE_RETRY: Duration = Duration::from_secs(5);
 /// The first wait before writing an outcome again; it doubles up to [`OUTCOME_RETRY_MAX`].
 const OUTCOME_RETRY: Duration = Duration::from_millis(200);
 /// The longest wait between two writes of one outcome.
@@ -72,7 +70,9 @@ async fn deliver_one(shared: &Shared, wiring: &Wiring, id: SmsId) {
     record.in_flight = true;
     record.attempts += 1;
     if !persist(shared, &record).await {
-        shared.outbox.schedule(shared.clock.now() + STORE_RETRY, id);
+        shared
+            .outbox
+            .schedule(crate::clock::later(shared.clock.now(), STORE_RETRY), id);
         return;
     }
     let outcome = wiring.sink.deliver(&record, activation.as_ref()).await;

@@ -116,7 +116,19 @@ pub(crate) async fn recover(
     let mut states: Vec<NumberState> = Vec::with_capacity(snapshot.sims.len() + configured.len());
     // Each record was read with its own copy of its bank's name: share one per bank.
     let mut bank_names: FastSet<BankName> = FastSet::default();
-    for mut record in snapshot.sims {
+    // One record per number, the last one read winning: HSCAN may return a field twice (the
+    // hash was rehashed between two calls), and the configured SIMs below must meet the copy
+    // that is installed. A stable sort keeps the order of reading among equal numbers.
+    let mut sims = snapshot.sims;
+    sims.sort_by_key(|r| r.number);
+    let mut unique: Vec<SimRecord> = Vec::with_capacity(sims.len());
+    for record in sims {
+        match unique.last_mut() {
+            Some(last) if last.number == record.number => *last = record,
+            _ => unique.push(record),
+        }
+    }
+    for mut record in unique {
         match bank_names.get(&record.bank) {
             Some(shared_name) => record.bank = shared_name.clone(),
             None => {
@@ -165,11 +177,9 @@ pub(crate) async fn recover(
         pin(&mut state, spec, now, &mut changes, true);
         states.push(state);
     }
-    // In the order of the numbers: the index's ordered sets then grow at their end instead of
-    // at random places. (The store keys SIMs by number; a record edited by hand to name another
-    // stored number is kept once.)
+    // In the order of the numbers (the configured SIMs the store did not know come last): the
+    // index's ordered sets then grow at their end instead of at random places.
     states.sort_unstable_by_key(NumberState::number);
-    states.dedup_by_key(|s| s.number());
     let known: FastSet<Msisdn> = busy
         .keys()
         .filter(|n| states.binary_search_by_key(*n, NumberState::number).is_ok())
