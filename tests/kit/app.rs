@@ -147,27 +147,67 @@ pub async fn settle(engine: &Engine) {
     }
 }
 
-/// The v1 endpoint of an app listening at `address` with these settings.
-pub fn v1_url(address: &str, settings: &Settings) -> String {
-    format!(
-        "{address}{}",
-        settings.onlinesim.v1().expect("v1 mode").path
-    )
+/// The v1 side of an in-process app, as the platform calls it: each suite's app hands one out
+/// and keeps its own shortcuts on top.
+pub struct V1<'a> {
+    /// The client to send with.
+    pub client: &'a reqwest::Client,
+    /// `http://127.0.0.1:<port>` of the platform listener.
+    pub address: &'a str,
+    /// The settings the app runs with (the v1 path).
+    pub settings: &'a Settings,
+    /// The partner key the requests carry.
+    pub key: &'a str,
 }
 
-/// POSTs a JSON value to the v1 endpoint: (status, JSON answer, its content type checked).
-pub async fn post_v1(
-    client: &reqwest::Client,
-    address: &str,
-    settings: &Settings,
-    body: &serde_json::Value,
-) -> (reqwest::StatusCode, serde_json::Value) {
-    let response = client
-        .post(v1_url(address, settings))
-        .header("User-Agent", "simrelay-tests")
-        .json(body)
-        .send()
+impl V1<'_> {
+    /// The v1 endpoint.
+    pub fn url(&self) -> String {
+        format!(
+            "{}{}",
+            self.address,
+            self.settings.onlinesim.v1().expect("v1 mode").path
+        )
+    }
+
+    /// POSTs a JSON value: (status, JSON answer, its content type checked).
+    pub async fn post(&self, body: &serde_json::Value) -> (reqwest::StatusCode, serde_json::Value) {
+        let response = self
+            .client
+            .post(self.url())
+            .header("User-Agent", "simrelay-tests")
+            .json(body)
+            .send()
+            .await
+            .expect("v1 request");
+        super::http::json_of(response).await
+    }
+
+    /// GET_SERVICES, asserted 200 SUCCESS.
+    pub async fn get_services(&self) -> serde_json::Value {
+        let (status, body) = self
+            .post(&serde_json::json!({"action": "GET_SERVICES", "key": self.key}))
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+        assert_eq!(body["status"], "SUCCESS", "{body}");
+        body
+    }
+
+    /// FINISH_ACTIVATION.
+    pub async fn finish(&self, id: u64, status: u8) -> (reqwest::StatusCode, serde_json::Value) {
+        self.post(&serde_json::json!({
+            "action": "FINISH_ACTIVATION",
+            "activationId": id,
+            "status": status,
+            "key": self.key,
+        }))
         .await
-        .expect("v1 request");
-    super::http::json_of(response).await
+    }
+
+    /// FINISH_ACTIVATION that must answer `{"status":"SUCCESS"}`.
+    pub async fn finish_ok(&self, id: u64, status: u8) {
+        let (code, body) = self.finish(id, status).await;
+        assert_eq!(code, reqwest::StatusCode::OK, "{body}");
+        assert_eq!(body, serde_json::json!({"status": "SUCCESS"}));
+    }
 }

@@ -100,14 +100,24 @@ impl TestApp {
         self.internal_address.as_deref().unwrap_or(&self.address)
     }
 
-    /// The v1 URL.
+    /// The v1 side, as the platform calls it.
+    pub fn v1(&self) -> crate::kit::app::V1<'_> {
+        crate::kit::app::V1 {
+            client: &self.client,
+            address: &self.address,
+            settings: &self.settings,
+            key: API_KEY,
+        }
+    }
+
+    /// The v1 URL on the platform listener.
     pub fn v1_url(&self) -> String {
-        crate::kit::app::v1_url(&self.address, &self.settings)
+        self.v1().url()
     }
 
     /// POSTs a JSON value to the v1 endpoint.
     pub async fn post_v1(&self, body: &Value) -> (StatusCode, Value) {
-        crate::kit::app::post_v1(&self.client, &self.address, &self.settings, body).await
+        self.v1().post(body).await
     }
 
     /// POSTs raw bytes with extra headers to the v1 endpoint, with `client`.
@@ -134,12 +144,7 @@ impl TestApp {
 
     /// GET_SERVICES, asserted 200 SUCCESS.
     pub async fn get_services(&self) -> Value {
-        let (status, body) = self
-            .post_v1(&json!({"action": "GET_SERVICES", "key": API_KEY}))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        assert_eq!(body["status"], "SUCCESS", "{body}");
-        body
+        self.v1().get_services().await
     }
 
     /// GET_NUMBER; `exclusions` is sent as `exceptionPhoneSet` unless it is `null`.
@@ -189,20 +194,12 @@ impl TestApp {
 
     /// FINISH_ACTIVATION.
     pub async fn finish(&self, id: u64, status: u8) -> (StatusCode, Value) {
-        self.post_v1(&json!({
-            "action": "FINISH_ACTIVATION",
-            "activationId": id,
-            "status": status,
-            "key": API_KEY,
-        }))
-        .await
+        self.v1().finish(id, status).await
     }
 
     /// FINISH_ACTIVATION that must answer `{"status":"SUCCESS"}`.
     pub async fn finish_ok(&self, id: u64, status: u8) {
-        let (code, body) = self.finish(id, status).await;
-        assert_eq!(code, StatusCode::OK, "{body}");
-        assert_eq!(body, json!({"status": "SUCCESS"}));
+        self.v1().finish_ok(id, status).await
     }
 
     /// GET on the admin API with the right token.

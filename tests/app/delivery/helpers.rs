@@ -145,19 +145,24 @@ impl TestApp {
         self.settle().await;
     }
 
+    /// The v1 side, as the platform calls it.
+    pub fn v1(&self) -> crate::kit::app::V1<'_> {
+        crate::kit::app::V1 {
+            client: &self.client,
+            address: &self.address,
+            settings: &self.settings,
+            key: API_KEY,
+        }
+    }
+
     /// POSTs a JSON value to the v1 endpoint.
     pub async fn post_v1(&self, body: &Value) -> (StatusCode, Value) {
-        crate::kit::app::post_v1(&self.client, &self.address, &self.settings, body).await
+        self.v1().post(body).await
     }
 
     /// GET_SERVICES, asserted SUCCESS.
     pub async fn get_services(&self) -> Value {
-        let (status, body) = self
-            .post_v1(&json!({"action": "GET_SERVICES", "key": API_KEY}))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        assert_eq!(body["status"], "SUCCESS", "{body}");
-        body
+        self.v1().get_services().await
     }
 
     /// GET_NUMBER.
@@ -192,16 +197,7 @@ impl TestApp {
 
     /// FINISH_ACTIVATION that must answer SUCCESS.
     pub async fn finish_ok(&self, id: u64, status: u8) {
-        let (code, body) = self
-            .post_v1(&json!({
-                "action": "FINISH_ACTIVATION",
-                "activationId": id,
-                "status": status,
-                "key": API_KEY,
-            }))
-            .await;
-        assert_eq!(code, StatusCode::OK, "{body}");
-        assert_eq!(body, json!({"status": "SUCCESS"}));
+        self.v1().finish_ok(id, status).await
     }
 
     /// A gateway request with this `Authorization` header value (none when `None`) and raw
