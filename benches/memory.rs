@@ -22,42 +22,23 @@
 
 use std::ops::Range;
 use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures::future::{self, BoxFuture};
 use simrelay::config::{sim_specs, CountryTable, SimEntry};
 use simrelay::store::MemoryStore;
 use simrelay_actors::domain::{ActivationRecord, Msisdn, OperatorName, ServiceName};
-use simrelay_actors::store::{Change, SimRecord, Snapshot, Store, StoreError};
+use simrelay_actors::store::{Change, SimRecord, Store};
 use simrelay_actors::{Engine, EngineSettings, SimSpec, SystemClock};
+
+#[path = "../actors/tests/support/fixed_store.rs"]
+mod fixed_store;
+use fixed_store::FixedStore;
 
 const VARIANTS: [&str; 5] = ["memory-4", "memory-50", "discard-4", "ports-4", "config-4"];
 const FIRST: u64 = 79_000_000_000;
 const OPERATORS: [&str; 4] = ["mts", "beeline", "megafon", "tele2"];
 const MIB: f64 = 1024.0 * 1024.0;
-
-/// A store that acknowledges every write and keeps nothing.
-#[derive(Default)]
-struct DiscardStore {
-    next_id: AtomicU64,
-}
-
-impl Store for DiscardStore {
-    fn apply(&self, _: Vec<Change>) -> BoxFuture<'static, Result<(), StoreError>> {
-        Box::pin(future::ready(Ok(())))
-    }
-
-    fn load(&self) -> BoxFuture<'static, Result<Snapshot, StoreError>> {
-        Box::pin(future::ready(Ok(Snapshot::default())))
-    }
-
-    fn allocate_ids(&self, count: u64) -> BoxFuture<'static, Result<Range<u64>, StoreError>> {
-        let start = self.next_id.fetch_add(count, Ordering::Relaxed) + 1;
-        Box::pin(future::ready(Ok(start..start + count)))
-    }
-}
 
 /// A `/proc/self/status` field in bytes (the kernel reports kB).
 fn status_bytes(field: &str) -> u64 {
@@ -139,7 +120,7 @@ fn run_variant(name: &str) {
             .collect()
     };
     let store: Arc<dyn Store> = if discard {
-        Arc::new(DiscardStore::default())
+        Arc::new(FixedStore::default())
     } else {
         Arc::new(MemoryStore::new())
     };

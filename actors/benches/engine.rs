@@ -23,46 +23,26 @@
 //! Run with `cargo bench -p simrelay-actors --bench engine`.
 
 use std::collections::HashMap;
-use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_rt::{System, SystemRunner};
 use criterion::{criterion_group, BenchmarkId, Criterion};
-use futures::future::{self, BoxFuture};
 use simrelay_actors::domain::{
     CountryName, ExclusionSet, FinishStatus, Msisdn, OperatorName, ServiceName,
 };
-use simrelay_actors::store::{Change, MemoryStore, Snapshot, Store, StoreError};
+use simrelay_actors::store::{MemoryStore, Store};
 use simrelay_actors::{
     Engine, EngineSettings, NumberRequest, OperatorChoice, SimSpec, SystemClock,
 };
 
+#[path = "../tests/support/fixed_store.rs"]
+mod fixed_store;
+use fixed_store::FixedStore;
+
 /// First number of every pool; SIM `i` is `FIRST + i`.
 const FIRST: u64 = 79_000_000_000;
 const OPERATORS: [&str; 4] = ["mts", "beeline", "megafon", "tele2"];
-
-/// A store that acknowledges every write and keeps nothing.
-#[derive(Default)]
-struct DiscardStore {
-    next_id: AtomicU64,
-}
-
-impl Store for DiscardStore {
-    fn apply(&self, _: Vec<Change>) -> BoxFuture<'static, Result<(), StoreError>> {
-        Box::pin(future::ready(Ok(())))
-    }
-
-    fn load(&self) -> BoxFuture<'static, Result<Snapshot, StoreError>> {
-        Box::pin(future::ready(Ok(Snapshot::default())))
-    }
-
-    fn allocate_ids(&self, count: u64) -> BoxFuture<'static, Result<Range<u64>, StoreError>> {
-        let start = self.next_id.fetch_add(count, Ordering::Relaxed) + 1;
-        Box::pin(future::ready(Ok(start..start + count)))
-    }
-}
 
 fn services(count: usize) -> Vec<ServiceName> {
     let named = ["vk", "ok", "wa", "tg"];
@@ -179,7 +159,7 @@ fn reserve_finish(c: &mut Criterion) {
     for (store_name, sims) in runs {
         let store: Arc<dyn Store> = match store_name {
             "memory" => Arc::new(MemoryStore::new()),
-            _ => Arc::new(DiscardStore::default()),
+            _ => Arc::new(FixedStore::default()),
         };
         let (system, engine) = engine_with(store, sims, 4);
         group.bench_function(BenchmarkId::new(store_name, sims), |b| {
@@ -359,7 +339,7 @@ fn main() {
         .collect();
     if filters.is_empty() || filters.iter().any(|f| "interleaved".contains(f.as_str())) {
         interleaved("memory", || Arc::new(MemoryStore::new()));
-        interleaved("discard", || Arc::new(DiscardStore::default()));
+        interleaved("discard", || Arc::new(FixedStore::default()));
     }
     Criterion::default().configure_from_args().final_summary();
 }

@@ -1,36 +1,16 @@
 //! Recovery from a snapshot the store returns as it is, repeats included: HSCAN may return a
 //! field twice when Redis rehashes the hash between two calls.
 
-use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use futures::future::{self, BoxFuture};
 use simrelay_actors::domain::{BankName, CountryName, Msisdn, OperatorName, ServiceName};
-use simrelay_actors::store::{Change, SimRecord, Snapshot, Store, StoreError};
+use simrelay_actors::store::{SimRecord, Snapshot};
 use simrelay_actors::{Engine, EngineSettings, ManualClock, SimSpec};
 
-/// A store whose snapshot is fixed, and which takes every write.
-struct FixedStore {
-    snapshot: Snapshot,
-    next_id: AtomicU64,
-}
-
-impl Store for FixedStore {
-    fn apply(&self, _: Vec<Change>) -> BoxFuture<'static, Result<(), StoreError>> {
-        Box::pin(future::ready(Ok(())))
-    }
-
-    fn load(&self) -> BoxFuture<'static, Result<Snapshot, StoreError>> {
-        Box::pin(future::ready(Ok(self.snapshot.clone())))
-    }
-
-    fn allocate_ids(&self, count: u64) -> BoxFuture<'static, Result<Range<u64>, StoreError>> {
-        let start = self.next_id.fetch_add(count, Ordering::Relaxed) + 1;
-        Box::pin(future::ready(Ok(start..start + count)))
-    }
-}
+#[path = "support/fixed_store.rs"]
+mod fixed_store;
+use fixed_store::FixedStore;
 
 fn service(name: &str) -> ServiceName {
     ServiceName::parse(name).unwrap()
@@ -68,10 +48,7 @@ async fn a_record_read_twice_installs_the_last_copy_with_the_config_applied() {
         ],
         ..Snapshot::default()
     };
-    let store = Arc::new(FixedStore {
-        snapshot,
-        next_id: AtomicU64::new(0),
-    });
+    let store = Arc::new(FixedStore::with_snapshot(snapshot));
     let configured = SimSpec {
         number,
         country: CountryName::parse("russia").unwrap(),
