@@ -382,6 +382,9 @@ async fn engine_connection(engine: Engine, until: Instant) -> Result<Stats, BoxE
     let mut stats = Stats::new()?;
     while Instant::now() < until {
         let request = NumberRequest {
+            platform: simrelay_actors::domain::PlatformName::onlinesim(),
+            banks: simrelay_actors::BankScope::Every,
+            deadline: None,
             country: CountryName::parse("russia")?,
             operator: OperatorChoice::Any,
             service: ServiceName::parse("vk")?,

@@ -38,7 +38,7 @@ use simrelay::store::RedisStore;
 mod private_redis;
 use simrelay_actors::domain::{
     ActivationId, ActivationRecord, ActivationState, CountryName, FinishStatus, Msisdn,
-    OperatorName, ServiceName,
+    OperatorName, PlatformName, ServiceName,
 };
 use simrelay_actors::store::{Role, SimRecord, Store};
 use simrelay_actors::{Engine, EngineSettings, SystemClock};
@@ -336,6 +336,7 @@ fn fill_archive(url: &str, ids: std::ops::Range<usize>, sims: usize) {
             let created_at = base + TimeDelta::milliseconds(id as i64 * 200);
             let a = ActivationRecord {
                 id: ActivationId::new(id as u64).expect("id"),
+                platform: PlatformName::onlinesim(),
                 number: number(i),
                 service: vk.clone(),
                 country: country.clone(),
@@ -424,6 +425,7 @@ fn main() {
             if let Some(id) = id {
                 let a = ActivationRecord {
                     id,
+                    platform: PlatformName::onlinesim(),
                     number,
                     service: vk.clone(),
                     country: country.clone(),

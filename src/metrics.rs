@@ -4,8 +4,8 @@
 //! labelled by configured country and service only).
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use simrelay_actors::Engine;
 
@@ -37,7 +37,7 @@ const LEASE_HELD: &str = "simrelay_lease_held";
 pub struct Metrics {
     registry: Registry,
     v1_requests: IntCounterVec,
-    get_number_seconds: Histogram,
+    get_number_seconds: HistogramVec,
     active_activations: IntGauge,
     overdue_activations: IntGauge,
     stock: IntGaugeVec,
@@ -65,13 +65,18 @@ impl Metrics {
     pub fn new() -> Result<Metrics, prometheus::Error> {
         let registry = Registry::new();
         let v1_requests = IntCounterVec::new(
-            Opts::new(V1_REQUESTS, "OnlineSIM v1 requests by action and outcome"),
-            &["action", "outcome"],
+            Opts::new(
+                V1_REQUESTS,
+                "Requests of the platforms that call us (OnlineSIM v1, SMSHub) by platform, action and outcome",
+            ),
+            &["platform", "action", "outcome"],
         )?;
-        let get_number_seconds = Histogram::with_opts(
-            HistogramOpts::new(GET_NUMBER_SECONDS, "Time to answer GET_NUMBER").buckets(vec![
-                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-            ]),
+        let get_number_seconds = HistogramVec::new(
+            HistogramOpts::new(GET_NUMBER_SECONDS, "Time to answer GET_NUMBER, by platform")
+                .buckets(vec![
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                ]),
+            &["platform"],
         )?;
         let active_activations = IntGauge::new(
             ACTIVE_ACTIVATIONS,
@@ -114,9 +119,9 @@ impl Metrics {
         let push_sms = IntCounterVec::new(
             Opts::new(
                 PUSH_SMS,
-                "PUSH_SMS attempts by outcome (SUCCESS, platform code, HTTP_xxx, NETWORK, TIMEOUT)",
+                "PUSH_SMS attempts by platform and outcome (SUCCESS, platform code, HTTP_xxx, NETWORK, TIMEOUT)",
             ),
-            &["outcome"],
+            &["platform", "outcome"],
         )?;
         let push_sms_seconds = Histogram::with_opts(
             HistogramOpts::new(PUSH_SMS_SECONDS, "Time of one PUSH_SMS attempt").buckets(vec![
@@ -128,8 +133,11 @@ impl Metrics {
             "SMS found mid-delivery at start-up: the platform may have seen them once more",
         )?;
         let v2_requests = IntCounterVec::new(
-            Opts::new(V2_REQUESTS, "OnlineSIM v2 requests by endpoint and outcome"),
-            &["endpoint", "outcome"],
+            Opts::new(
+                V2_REQUESTS,
+                "OnlineSIM v2 requests by platform, endpoint and outcome",
+            ),
+            &["platform", "endpoint", "outcome"],
         )?;
         let v2_seconds = Histogram::with_opts(HistogramOpts::new(
             V2_SECONDS,
@@ -212,26 +220,31 @@ impl Metrics {
         self.lease_held.set(i64::from(held));
     }
 
-    /// Counts one v1 request.
-    pub fn v1_request(&self, action: &str, outcome: &str) {
-        self.v1_requests.with_label_values(&[action, outcome]).inc();
+    /// Counts one request of a platform that calls us. `platform` is a configured name, never
+    /// request input: the label stays bounded.
+    pub fn v1_request(&self, platform: &str, action: &str, outcome: &str) {
+        self.v1_requests
+            .with_label_values(&[platform, action, outcome])
+            .inc();
     }
 
-    /// Records how long a GET_NUMBER took.
-    pub fn get_number_took(&self, seconds: f64) {
-        self.get_number_seconds.observe(seconds);
+    /// Records how long a platform's GET_NUMBER took.
+    pub fn get_number_took(&self, platform: &str, seconds: f64) {
+        self.get_number_seconds
+            .with_label_values(&[platform])
+            .observe(seconds);
     }
 
-    /// Counts one PUSH_SMS attempt.
-    pub fn push_sms_done(&self, outcome: &str, seconds: f64) {
-        self.push_sms.with_label_values(&[outcome]).inc();
+    /// Counts one PUSH_SMS attempt to a platform.
+    pub fn push_sms_done(&self, platform: &str, outcome: &str, seconds: f64) {
+        self.push_sms.with_label_values(&[platform, outcome]).inc();
         self.push_sms_seconds.observe(seconds);
     }
 
-    /// Counts one v2 request.
-    pub fn v2_request(&self, endpoint: &str, outcome: &str, seconds: f64) {
+    /// Counts one v2 request to a platform.
+    pub fn v2_request(&self, platform: &str, endpoint: &str, outcome: &str, seconds: f64) {
         self.v2_requests
-            .with_label_values(&[endpoint, outcome])
+            .with_label_values(&[platform, endpoint, outcome])
             .inc();
         self.v2_seconds.observe(seconds);
     }

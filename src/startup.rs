@@ -16,11 +16,15 @@ use simrelay_actors::store::Store;
 use simrelay_actors::{Clock, Engine, EngineError};
 use tracing_actix_web::TracingLogger;
 
-use crate::config::{CountryTable, FilteringMode, Mode, Settings, V1Settings};
+use simrelay_actors::domain::PlatformName;
+
+use crate::config::{CountryTable, FilteringMode, Settings, Side};
 use crate::error::{not_found, JSON};
 use crate::metrics::Metrics;
 use crate::platforms::onlinesim_v1::push_sms::PushSms;
-use crate::platforms::{onlinesim_v1, onlinesim_v2};
+use crate::platforms::onlinesim_v1::PullPlatform;
+use crate::platforms::router::Router;
+use crate::platforms::{onlinesim_v1, onlinesim_v2, PullRules};
 use crate::state::{AppState, Readiness};
 use crate::store::{MemoryStore, RedisStore};
 
@@ -30,7 +34,7 @@ pub struct Application {
     port: u16,
     internal_port: Option<u16>,
     state: AppState,
-    v2_sync: Option<Arc<onlinesim_v2::sync::ListSync>>,
+    v2_syncs: Vec<Arc<onlinesim_v2::sync::ListSync>>,
 }
 
 impl Application {
@@ -77,7 +81,11 @@ impl Application {
         for deprecation in &settings.deprecations {
             tracing::warn!("{deprecation}");
         }
-        if settings.onlinesim.api_key.is_empty() {
+        if settings
+            .platforms
+            .iter()
+            .any(|p| p.name == PlatformName::onlinesim() && p.key.is_empty())
+        {
             tracing::warn!("onlinesim.api_key is empty: every v1 request will be refused");
         }
         let countries = CountryTable::builtin()?;
@@ -89,28 +97,48 @@ impl Application {
         let engine = Engine::new(Arc::clone(&store), Arc::clone(&clock), engine_settings);
         let metrics = Metrics::new().context("registering metrics")?;
         let countries = Arc::new(countries);
-        let mut v2 = None;
-        match &settings.onlinesim.mode {
-            Mode::V1(V1Settings {
-                push_sms_url: Some(url),
-                ..
-            }) => {
-                let push = PushSms::new(&settings, url, metrics.clone())?;
-                engine.attach_delivery(Arc::new(push), settings.delivery());
+        let mut router = Router::default();
+        let mut v2s = Vec::new();
+        let mut batching = false;
+        for platform in &settings.platforms {
+            match (&platform.side, PullRules::of(platform.protocol)) {
+                (
+                    Side::Pull {
+                        push_url: Some(url),
+                        ..
+                    },
+                    Some(rules),
+                ) => {
+                    let push = PushSms::new(&settings, platform, rules, url, metrics.clone())?;
+                    router.add(platform.name.clone(), Arc::new(push));
+                }
+                (Side::Pull { .. }, _) => tracing::warn!(
+                    platform = %platform.name,
+                    "no push_url (onlinesim.push_sms_url for the [onlinesim] section): SMS of this platform are stored but not delivered until it is set"
+                ),
+                (Side::Push(v2_settings), _) => {
+                    batching |= v2_settings.batch_every.is_some();
+                    let v2 = onlinesim_v2::start(
+                        &settings,
+                        platform,
+                        v2_settings,
+                        &engine,
+                        Arc::clone(&clock),
+                        &countries,
+                        &metrics,
+                    )?;
+                    router.add(platform.name.clone(), v2.sink.clone());
+                    v2s.push(v2);
+                }
             }
-            Mode::V1(_) => tracing::warn!(
-                "no onlinesim.push_sms_url: SMS are stored but not delivered until it is set"
-            ),
-            Mode::V2(v2_settings) => {
-                v2 = Some(onlinesim_v2::start(
-                    &settings,
-                    v2_settings,
-                    &engine,
-                    clock,
-                    &countries,
-                    &metrics,
-                )?);
+        }
+        if !router.is_empty() {
+            let mut delivery = settings.delivery();
+            if batching {
+                // Every SMS of a batch waits for the batch: let a whole batch be in flight.
+                delivery.concurrency = delivery.concurrency.max(512);
             }
+            engine.attach_delivery(Arc::new(router), delivery);
         }
         let state = AppState {
             engine,
@@ -119,7 +147,10 @@ impl Application {
             metrics,
             readiness: Readiness::not_ready("recovering state from the store"),
             countries,
-            v2_health: v2.as_ref().map(|v| v.health.clone()),
+            v2_health: v2s
+                .iter()
+                .map(|v| (v.platform.clone(), v.health.clone()))
+                .collect(),
             store: Arc::clone(&store),
         };
         let server = &state.settings.server;
@@ -183,7 +214,7 @@ impl Application {
             port,
             internal_port,
             state,
-            v2_sync: v2.map(|v| v.sync),
+            v2_syncs: v2s.into_iter().map(|v| v.sync).collect(),
         })
     }
 
@@ -197,9 +228,14 @@ impl Application {
         self.internal_port
     }
 
-    /// The v2 list task (v2 mode), for tests that drive its cadence.
+    /// The list task of the first v2 platform, for tests that drive its cadence.
     pub fn v2_sync(&self) -> Option<&Arc<onlinesim_v2::sync::ListSync>> {
-        self.v2_sync.as_ref()
+        self.v2_syncs.first()
+    }
+
+    /// The list task of every v2 platform, in config order.
+    pub fn v2_syncs(&self) -> &[Arc<onlinesim_v2::sync::ListSync>] {
+        &self.v2_syncs
     }
 
     /// The engine, for tests.
@@ -234,13 +270,18 @@ async fn recover(state: &AppState, sims: Vec<simrelay_actors::SimSpec>) -> Resul
     }
 }
 
-/// How long a graceful stop waits for the SMS deliveries in flight: one attempt's timeout (the
-/// platform's), one write of its outcome, and a second of margin.
+/// How long a graceful stop waits for the SMS deliveries in flight: the longest attempt of any
+/// platform (its timeout, and a batch's wait), one write of its outcome, and a second of margin.
 pub fn drain_limit(settings: &Settings) -> Duration {
-    let attempt = match &settings.onlinesim.mode {
-        Mode::V1(_) => settings.push_sms.timeout,
-        Mode::V2(v2) => v2.endpoint.timeout + v2.batch_every.unwrap_or_default(),
-    };
+    let attempt = settings
+        .platforms
+        .iter()
+        .map(|p| match &p.side {
+            Side::Pull { .. } => settings.push_sms.timeout,
+            Side::Push(v2) => v2.endpoint.timeout + v2.batch_every.unwrap_or_default(),
+        })
+        .max()
+        .unwrap_or(settings.push_sms.timeout);
     attempt + settings.store.command_timeout + Duration::from_secs(1)
 }
 
@@ -278,8 +319,21 @@ enum Surface {
 
 fn serve(listener: TcpListener, state: &AppState, surface: Surface) -> anyhow::Result<Server> {
     let data = web::Data::new(state.clone());
-    // In v2 mode the platform never calls us: no v1 endpoint to guess at.
-    let v1_path = state.settings.onlinesim.v1().map(|v1| v1.path.clone());
+    // One route per platform that calls us, with its key and rules; v2 platforms never call.
+    let pulls: Vec<(String, web::Data<PullPlatform>)> = state
+        .settings
+        .platforms
+        .iter()
+        .filter_map(|p| {
+            let rules = PullRules::of(p.protocol)?;
+            let path = p.path()?.to_owned();
+            let platform = PullPlatform {
+                platform: p.clone(),
+                rules,
+            };
+            Some((path, web::Data::new(platform)))
+        })
+        .collect();
     let workers = state.settings.server.workers;
     let nodelay = state.settings.server.tcp_nodelay;
     let mut server = HttpServer::new(move || {
@@ -288,8 +342,14 @@ fn serve(listener: TcpListener, state: &AppState, surface: Surface) -> anyhow::R
             .wrap(TracingLogger::default())
             .app_data(data.clone())
             .configure(|cfg| {
-                if let (true, Some(v1_path)) = (surface != Surface::Internal, &v1_path) {
-                    cfg.route(v1_path, web::post().to(onlinesim_v1::endpoint));
+                if surface != Surface::Internal {
+                    for (path, platform) in &pulls {
+                        cfg.service(
+                            web::resource(path.as_str())
+                                .app_data(platform.clone())
+                                .route(web::post().to(onlinesim_v1::endpoint)),
+                        );
+                    }
                 }
                 if surface != Surface::Platform {
                     crate::ops::routes(cfg);

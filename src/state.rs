@@ -26,8 +26,11 @@ pub struct AppState {
     pub countries: Arc<CountryTable>,
     /// MCC-MNC → operator name, for SIMs reported by MCC-MNC.
     pub operators: Arc<OperatorTable>,
-    /// v2 account health (v2 mode only).
-    pub v2_health: Option<crate::platforms::onlinesim_v2::Health>,
+    /// Account health of each v2 platform.
+    pub v2_health: Vec<(
+        simrelay_actors::domain::PlatformName,
+        crate::platforms::onlinesim_v2::Health,
+    )>,
     /// The store, for its role: only the holder of the deployment's lease serves.
     pub store: Arc<dyn Store>,
 }

@@ -372,6 +372,9 @@ mod gammu_hook {
         actix_rt::spawn(app.run_until_stopped());
         let reservation = engine
             .get_number(NumberRequest {
+                platform: simrelay_actors::domain::PlatformName::onlinesim(),
+                banks: simrelay_actors::BankScope::Every,
+                deadline: None,
                 country: CountryName::parse("russia").unwrap(),
                 operator: OperatorChoice::Any,
                 service: ServiceName::parse("vk").unwrap(),
@@ -579,6 +582,9 @@ mod release_command {
         for _ in 0..2 {
             let reservation = engine
                 .get_number(NumberRequest {
+                    platform: simrelay_actors::domain::PlatformName::onlinesim(),
+                    banks: simrelay_actors::BankScope::Every,
+                    deadline: None,
                     country: CountryName::parse("russia").unwrap(),
                     operator: OperatorChoice::Any,
                     service: ServiceName::parse("vk").unwrap(),

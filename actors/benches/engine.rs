@@ -118,6 +118,9 @@ fn engine_with(store: Arc<dyn Store>, count: usize, offered: usize) -> (SystemRu
 
 fn request() -> NumberRequest {
     NumberRequest {
+        platform: simrelay_actors::domain::PlatformName::onlinesim(),
+        banks: simrelay_actors::BankScope::Every,
+        deadline: None,
         country: CountryName::parse("russia").expect("valid country"),
         operator: OperatorChoice::Any,
         service: ServiceName::parse("vk").expect("valid service"),
@@ -203,6 +206,9 @@ fn stock_engine(count: usize, offered: usize) -> (SystemRunner, Engine) {
             }
             for k in 0..count / 10 {
                 let request = NumberRequest {
+                    platform: simrelay_actors::domain::PlatformName::onlinesim(),
+                    banks: simrelay_actors::BankScope::Every,
+                    deadline: None,
                     service: names[k % names.len()].clone(),
                     ..request()
                 };

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{
-    ActivationId, BankName, CountryName, ExclusionSet, Msisdn, OperatorName, ServiceName, SmsId,
+    ActivationId, BankName, CountryName, ExclusionSet, Msisdn, OperatorName, PlatformName,
+    ServiceName, SmsId,
 };
 use crate::store::SimRecord;
 
@@ -37,9 +38,11 @@ pub struct EngineSettings {
     pub dedup_window: Duration,
     /// Our-side filtering: SMS that do not belong to the ordered service are held.
     pub filter: Option<SmsFilter>,
-    /// Forward SMS that belong to no activation too, when the SIM is listed (v2: the platform
-    /// allocates numbers itself, simrelay knows no activations).
-    pub forward_unmatched: bool,
+    /// The platforms that list SIMs and allocate numbers themselves (OnlineSIM v2), each with
+    /// the banks it lists: an SMS that belongs to no activation goes to the one whose banks hold
+    /// its SIM, when the SIM is listed (simrelay knows no activations there). Their banks never
+    /// overlap (the config checks).
+    pub listing_platforms: Vec<(PlatformName, BankScope)>,
     /// A bank silent this long has its SIMs taken off sale; `None` never.
     pub bank_ttl: Option<Duration>,
     /// How far before an activation's start an SMS's `received_at` may lie and still belong to
@@ -126,7 +129,7 @@ impl Default for EngineSettings {
             archive_after: Duration::from_secs(7 * 24 * 3600),
             dedup_window: Duration::from_secs(120),
             filter: None,
-            forward_unmatched: false,
+            listing_platforms: Vec::new(),
             bank_ttl: Some(Duration::from_secs(180)),
             clock_skew: Duration::from_secs(120),
             multipart_wait: Duration::from_secs(30),
@@ -174,9 +177,51 @@ impl OperatorChoice {
     }
 }
 
+/// Which SIMs a platform may sell: those of some banks, or every one.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum BankScope {
+    /// Every SIM, whatever its bank.
+    #[default]
+    Every,
+    /// Only the SIMs of these banks.
+    Only(Arc<std::collections::BTreeSet<BankName>>),
+}
+
+impl BankScope {
+    /// Only these banks.
+    pub fn only(banks: impl IntoIterator<Item = BankName>) -> BankScope {
+        BankScope::Only(Arc::new(banks.into_iter().collect()))
+    }
+
+    /// Whether a SIM of `bank` is in scope.
+    pub fn allows(&self, bank: &BankName) -> bool {
+        match self {
+            BankScope::Every => true,
+            BankScope::Only(banks) => banks.contains(bank),
+        }
+    }
+
+    /// Whether some bank is in both scopes.
+    pub fn overlaps(&self, other: &BankScope) -> bool {
+        match (self, other) {
+            (BankScope::Only(a), BankScope::Only(b)) => a.intersection(b).next().is_some(),
+            (BankScope::Only(a), BankScope::Every) | (BankScope::Every, BankScope::Only(a)) => {
+                !a.is_empty()
+            }
+            (BankScope::Every, BankScope::Every) => true,
+        }
+    }
+}
+
 /// A GET_NUMBER request, already parsed at the edge.
 #[derive(Debug, Clone)]
 pub struct NumberRequest {
+    /// The platform asking: recorded on the activation, which only it may finish.
+    pub platform: PlatformName,
+    /// The SIMs it may sell.
+    pub banks: BankScope,
+    /// Its own deadline when shorter than `engine.get_number_deadline` (SMSHub's 3 s).
+    pub deadline: Option<Duration>,
     /// The country the number must be from.
     pub country: CountryName,
     /// The operator, or any.

@@ -56,6 +56,7 @@ impl Dispatcher {
             request.operator.named(),
             &order.service,
             &request.exclusions,
+            &request.banks,
             &tried,
         );
         let Some(number) = candidate else {
@@ -63,6 +64,8 @@ impl Dispatcher {
         };
         let shared = Arc::clone(&self.shared);
         let reserve = Reserve {
+            platform: request.platform.clone(),
+            banks: request.banks.clone(),
             service: order.service.clone(),
             sum: request.sum,
             deadline: order.deadline,

@@ -13,8 +13,8 @@ use parking_lot::Mutex;
 use crate::banks::{bank_presence, BankView, Banks};
 use crate::clock::Clock;
 use crate::contract::{
-    BankReplaced, EngineSettings, FinishOutcome, IncomingSms, NumberRequest, Reservation, SimSpec,
-    SimView, SmsReceipt,
+    BankReplaced, BankScope, EngineSettings, FinishOutcome, IncomingSms, NumberRequest,
+    Reservation, SimSpec, SimView, SmsReceipt,
 };
 use crate::deadlines::Deadlines;
 use crate::delivery;
@@ -22,7 +22,7 @@ use crate::directory::{Directory, Peek};
 use crate::dispatcher::{Dispatcher, GetNumber};
 use crate::domain::{
     ActivationId, ActivationRecord, ActivationState, BankName, CountryName, FinishRules,
-    FinishStatus, Msisdn, SmsId, SmsRecord, SmsState,
+    FinishStatus, Msisdn, PlatformName, SmsId, SmsRecord, SmsState,
 };
 use crate::error::EngineError;
 use crate::expiry::Expiries;
@@ -170,10 +170,14 @@ impl Engine {
         let Some(service) = self.shared.index.lock().offers(&request.service).cloned() else {
             return Ok(None);
         };
+        let within = match request.deadline {
+            Some(own) => own.min(self.shared.settings.get_number_deadline),
+            None => self.shared.settings.get_number_deadline,
+        };
         let order = GetNumber {
             request: Arc::new(request),
             service,
-            deadline: Instant::now() + self.shared.settings.get_number_deadline,
+            deadline: Instant::now() + within,
         };
         let record = self
             .dispatcher
@@ -186,32 +190,45 @@ impl Engine {
         }))
     }
 
-    /// GET_SERVICES: the stock counters; all zero while nothing can be sold honestly (not
-    /// recovered yet, or the store is down).
+    /// GET_SERVICES of a platform that sells every SIM; see [`Engine::stock_of`].
     pub fn stock(&self) -> Stock {
-        let mut stock = self.shared.index.lock().stock();
+        self.stock_of(&BankScope::Every)
+    }
+
+    /// GET_SERVICES of a platform that may sell the SIMs of `banks`: the stock counters; all
+    /// zero while nothing can be sold honestly (not recovered yet, or the store is down).
+    pub fn stock_of(&self, banks: &BankScope) -> Stock {
+        let mut stock = self.shared.index.lock().stock(banks);
         if !self.is_ready() || !self.store_up() {
             stock.zero();
         }
         stock
     }
 
-    /// FINISH_ACTIVATION as OnlineSIM reads it ([`FinishRules::OnlineSim`]); see
-    /// [`Engine::finish_as`].
+    /// FINISH_ACTIVATION from the platform `onlinesim`, as OnlineSIM reads it
+    /// ([`FinishRules::OnlineSim`]); see [`Engine::finish_as`].
     pub async fn finish(
         &self,
         id: ActivationId,
         status: FinishStatus,
         sum: Option<f64>,
     ) -> Result<FinishOutcome, EngineError> {
-        self.finish_as(id, status, sum, FinishRules::OnlineSim)
-            .await
+        self.finish_as(
+            &PlatformName::onlinesim(),
+            id,
+            status,
+            sum,
+            FinishRules::OnlineSim,
+        )
+        .await
     }
 
-    /// FINISH_ACTIVATION under a platform's `rules`: applies the status once; repeats answer
-    /// [`FinishOutcome::Repeat`].
+    /// FINISH_ACTIVATION from `platform`, under its protocol's `rules`: applies the status once;
+    /// repeats answer [`FinishOutcome::Repeat`]. An activation another platform bought is
+    /// unknown to this one.
     pub async fn finish_as(
         &self,
+        platform: &PlatformName,
         id: ActivationId,
         status: FinishStatus,
         sum: Option<f64>,
@@ -232,6 +249,9 @@ impl Engine {
                 stored
             }
         };
+        if record.platform != *platform {
+            return Err(EngineError::UnknownActivation(id));
+        }
         call(
             &self.shared.numbers,
             record.number,
@@ -240,6 +260,7 @@ impl Engine {
                 status,
                 sum,
                 rules,
+                platform: platform.clone(),
             },
         )
         .await
@@ -517,12 +538,12 @@ impl Engine {
         tasks::seal_due(&self.shared).await
     }
 
-    /// Every SIM v2 lists now (online and not blocked), in number order.
-    pub fn listed_sims(&self) -> Vec<ListedSim> {
+    /// Every SIM of `banks` a v2 platform lists now (online and not blocked), in number order.
+    pub fn listed_sims(&self, banks: &BankScope) -> Vec<ListedSim> {
         if !self.is_ready() {
             return Vec::new();
         }
-        self.shared.index.lock().listed()
+        self.shared.index.lock().listed(banks)
     }
 
     /// A counter that moves whenever what v2 lists changes.

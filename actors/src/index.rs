@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
+use crate::contract::BankScope;
 use crate::domain::{
     BankName, CountryName, ExclusionSet, LexiKey, Msisdn, OperatorName, ServiceName,
 };
@@ -87,7 +88,9 @@ impl Pool {
     }
 }
 
-type Operators = BTreeMap<Option<OperatorName>, Pool>;
+/// A country's pools, one per (operator, bank): a platform that sells only some banks counts and
+/// picks only from theirs.
+type Operators = BTreeMap<(Option<OperatorName>, BankName), Pool>;
 
 /// Stock per service, in the order of the offered list.
 pub type ServiceCounts = Vec<(ServiceName, u32)>;
@@ -314,20 +317,20 @@ impl AvailabilityIndex {
         operator: Option<&OperatorName>,
         service: &ServiceName,
         exclusions: &ExclusionSet,
+        banks: &BankScope,
         tried: &[Msisdn],
     ) -> Option<Msisdn> {
         let operators = self.countries.get_mut(country)?;
         let rotation = self.rotation;
         self.rotation = self.rotation.wrapping_add(1);
         let listings = &self.listings;
-        let mut pools: Vec<&mut Pool> = match operator {
-            Some(name) => operators
-                .iter_mut()
-                .filter(|(op, _)| op.as_ref() == Some(name))
-                .map(|(_, p)| p)
-                .collect(),
-            None => operators.values_mut().collect(),
-        };
+        let mut pools: Vec<&mut Pool> = operators
+            .iter_mut()
+            .filter(|((op, bank), _)| {
+                operator.is_none_or(|name| op.as_ref() == Some(name)) && banks.allows(bank)
+            })
+            .map(|(_, p)| p)
+            .collect();
         let count = pools.len();
         if count == 0 {
             return None;
@@ -415,12 +418,13 @@ impl AvailabilityIndex {
             .collect()
     }
 
-    /// Every SIM v2 lists now.
-    pub(crate) fn listed(&self) -> Vec<ListedSim> {
+    /// Every SIM of `banks` v2 lists now.
+    pub(crate) fn listed(&self, banks: &BankScope) -> Vec<ListedSim> {
         let silent = &self.silent;
         let mut out: Vec<ListedSim> = self
             .listings
             .iter()
+            .filter(|(_, l)| banks.allows(&l.facts.bank))
             .filter_map(|(n, l)| l.facts.listing(*n, silent))
             .collect();
         out.sort_unstable_by_key(|s| s.number);
@@ -435,45 +439,56 @@ impl AvailabilityIndex {
         )
     }
 
-    /// The counters GET_SERVICES reports.
-    pub(crate) fn stock(&self) -> Stock {
+    /// The counters GET_SERVICES reports to a platform that may sell the SIMs of `banks`.
+    pub(crate) fn stock(&self, banks: &BankScope) -> Stock {
         let countries = self
             .countries
             .iter()
-            .map(|(country, operators)| {
+            .filter_map(|(country, pools)| {
                 let mut any: ServiceCounts = self.offered.iter().map(|s| (s.clone(), 0)).collect();
-                let mut named = Vec::new();
-                for (operator, pool) in operators {
-                    let counts: ServiceCounts = self
-                        .offered
-                        .iter()
-                        .map(|s| (s.clone(), pool.stock(s)))
-                        .collect();
-                    for (total, (_, c)) in any.iter_mut().zip(&counts) {
-                        total.1 += c;
+                let mut named: Vec<(OperatorName, ServiceCounts)> = Vec::new();
+                let mut seen = false;
+                // Pools are ordered by operator, then bank: one operator's banks are adjacent.
+                for ((operator, bank), pool) in pools {
+                    if !banks.allows(bank) {
+                        continue;
                     }
-                    if let Some(op) = operator {
-                        named.push((op.clone(), counts));
+                    seen = true;
+                    let counts = self.offered.iter().map(|s| pool.stock(s));
+                    for (total, c) in any.iter_mut().zip(counts.clone()) {
+                        total.1 = total.1.saturating_add(c);
+                    }
+                    let Some(op) = operator else { continue };
+                    match named.last_mut() {
+                        Some((last, sums)) if *last == *op => {
+                            for (total, c) in sums.iter_mut().zip(counts) {
+                                total.1 = total.1.saturating_add(c);
+                            }
+                        }
+                        _ => named.push((
+                            op.clone(),
+                            self.offered.iter().cloned().zip(counts).collect(),
+                        )),
                     }
                 }
-                StockCountry {
+                seen.then(|| StockCountry {
                     country: country.clone(),
                     operators: named,
                     any,
-                }
+                })
             })
             .collect();
         Stock { countries }
     }
 }
 
-/// The pool of a (country, operator), created on first use. A free function so that callers
+/// The pool of a (country, operator, bank), created on first use. A free function so that callers
 /// can hold a listing (a disjoint field) while they change its pool.
 fn pool_in<'a>(countries: &'a mut BTreeMap<CountryName, Operators>, facts: &Facts) -> &'a mut Pool {
     countries
         .entry(facts.country.clone())
         .or_default()
-        .entry(facts.operator.clone())
+        .entry((facts.operator.clone(), facts.bank.clone()))
         .or_default()
 }
 
@@ -569,12 +584,19 @@ mod tests {
 
     fn pick(index: &mut AvailabilityIndex, excluded: &[&str]) -> Option<u64> {
         index
-            .select(&russia(), None, &service("vk"), &exclusions(excluded), &[])
+            .select(
+                &russia(),
+                None,
+                &service("vk"),
+                &exclusions(excluded),
+                &BankScope::Every,
+                &[],
+            )
             .map(Msisdn::get)
     }
 
     fn stock(index: &AvailabilityIndex, service: &str) -> u32 {
-        index.stock().countries[0]
+        index.stock(&BankScope::Every).countries[0]
             .any
             .iter()
             .find(|(s, _)| s.as_str() == service)
@@ -659,7 +681,14 @@ mod tests {
     fn numbers_already_tried_are_skipped() {
         let mut index = index(&[79001000001, 79001000002]);
         let tried = [num(79001000001)];
-        let got = index.select(&russia(), None, &service("vk"), &exclusions(&[]), &tried);
+        let got = index.select(
+            &russia(),
+            None,
+            &service("vk"),
+            &exclusions(&[]),
+            &BankScope::Every,
+            &tried,
+        );
         assert_eq!(got.map(Msisdn::get), Some(79001000002));
     }
 
@@ -673,6 +702,7 @@ mod tests {
             Some(&beeline),
             &service("vk"),
             &exclusions(&[]),
+            &BankScope::Every,
             &[],
         );
         assert_eq!(got.map(Msisdn::get), Some(79002000001));
@@ -681,6 +711,7 @@ mod tests {
             Some(&beeline),
             &service("vk"),
             &exclusions(&[]),
+            &BankScope::Every,
             &[],
         );
         assert_eq!(none, None);
@@ -690,10 +721,63 @@ mod tests {
                 None,
                 &service("vk"),
                 &exclusions(&[]),
+                &BankScope::Every,
                 &[]
             ),
             None
         );
+    }
+
+    #[test]
+    fn a_platform_counts_and_picks_only_the_sims_of_its_banks() {
+        let mut index = index(&[]);
+        index.update(num(79001000001), facts(Some("mts"), "north"));
+        index.update(num(79001000002), facts(Some("mts"), "south"));
+        index.update(num(79001000003), facts(Some("beeline"), "south"));
+        index.update(num(79001000004), facts(None, "north"));
+        let north = BankScope::only([BankName::parse("north").unwrap()]);
+        let south = BankScope::only([BankName::parse("south").unwrap()]);
+        let vk = |stock: Stock| {
+            let country = &stock.countries[0];
+            let ops: Vec<(String, u32)> = country
+                .operators
+                .iter()
+                .map(|(op, counts)| (op.to_string(), counts[0].1))
+                .collect();
+            (ops, country.any[0].1)
+        };
+        assert_eq!(
+            vk(index.stock(&BankScope::Every)),
+            (vec![("beeline".into(), 1), ("mts".into(), 2)], 4)
+        );
+        assert_eq!(vk(index.stock(&north)), (vec![("mts".into(), 1)], 2));
+        assert_eq!(
+            vk(index.stock(&south)),
+            (vec![("beeline".into(), 1), ("mts".into(), 1)], 2)
+        );
+        let nowhere = BankScope::only([BankName::parse("west").unwrap()]);
+        assert!(index.stock(&nowhere).countries.is_empty());
+        let mts = OperatorName::parse("mts").unwrap();
+        let picked = index.select(
+            &russia(),
+            Some(&mts),
+            &service("vk"),
+            &exclusions(&[]),
+            &north,
+            &[],
+        );
+        assert_eq!(picked.map(Msisdn::get), Some(79001000001));
+        let again = index.select(
+            &russia(),
+            Some(&mts),
+            &service("vk"),
+            &exclusions(&[]),
+            &north,
+            &[],
+        );
+        assert_eq!(again, None, "the south SIM of mts is not north's to sell");
+        // What one platform reserved left every other platform's stock at once.
+        assert_eq!(vk(index.stock(&BankScope::Every)).0[1], ("mts".into(), 1));
     }
 
     #[test]
@@ -707,7 +791,10 @@ mod tests {
         let far = BankName::parse("far").unwrap();
         index.set_bank_silent(&far, true);
         assert_eq!(stock(&index, "vk"), 2);
-        assert!(!index.listed().iter().any(|s| s.number.get() == 79001000002));
+        assert!(!index
+            .listed(&BankScope::Every)
+            .iter()
+            .any(|s| s.number.get() == 79001000002));
         index.set_bank_silent(&far, false);
         assert_eq!(stock(&index, "vk"), 3);
     }

@@ -233,7 +233,7 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CountryName, ServiceName};
+    use crate::domain::{CountryName, PlatformName, ServiceName};
     use chrono::{TimeDelta, TimeZone};
 
     fn start() -> DateTime<Utc> {
@@ -244,6 +244,7 @@ mod tests {
         let service = ServiceName::parse(service).unwrap();
         ActivationRecord {
             id: ActivationId::new(id).unwrap(),
+            platform: PlatformName::onlinesim(),
             number: Msisdn::parse(&format!("7928000000{id}")).unwrap(),
             expires_at: (!service.is_rent()).then(|| start() + TimeDelta::minutes(15)),
             service,

@@ -35,8 +35,8 @@ mod tasks;
 pub use banks::{BankView, MAX_BANKS};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use contract::{
-    BankReplaced, EngineSettings, FinishOutcome, IncomingSms, NumberRequest, OperatorChoice,
-    PartOf, Reservation, SimSpec, SimView, SmsFilter, SmsReceipt,
+    BankReplaced, BankScope, EngineSettings, FinishOutcome, IncomingSms, NumberRequest,
+    OperatorChoice, PartOf, Reservation, SimSpec, SimView, SmsFilter, SmsReceipt,
 };
 pub use engine::Engine;
 pub use error::EngineError;

@@ -17,14 +17,14 @@ use actix::prelude::*;
 use crate::banks::Banks;
 use crate::clock::later;
 use crate::clock::Clock;
-use crate::contract::EngineSettings;
+use crate::contract::{BankScope, EngineSettings};
 use crate::contract::{FinishOutcome, SimSpec, SimView};
 use crate::deadlines::Deadlines;
 use crate::directory::{Directory, Handle};
 use crate::domain::SmsId;
 use crate::domain::{
     ActivationId, ActivationRecord, ActivationState, BankName, FinishEffect, FinishRules,
-    FinishStatus, ServiceName,
+    FinishStatus, PlatformName, ServiceName,
 };
 use crate::expiry::Expiries;
 use crate::ids::IdAllocator;
@@ -56,6 +56,10 @@ pub(crate) enum NumberError {
 #[derive(Message, Clone)]
 #[rtype(result = "Result<ActivationRecord, NumberError>")]
 pub(crate) struct Reserve {
+    /// Who buys it.
+    pub(crate) platform: PlatformName,
+    /// The SIMs that platform may sell.
+    pub(crate) banks: BankScope,
     pub(crate) service: ServiceName,
     pub(crate) sum: f64,
     pub(crate) deadline: Instant,
@@ -70,6 +74,8 @@ pub(crate) struct Finish {
     pub(crate) sum: Option<f64>,
     /// How the platform that sent it reads the status.
     pub(crate) rules: FinishRules,
+    /// The platform that sent it: only the activation's own may finish it.
+    pub(crate) platform: PlatformName,
 }
 
 /// Why simrelay frees a number without a FINISH.
@@ -262,6 +268,9 @@ impl Handler<Reserve> for NumberActor {
         if let Some(why) = self.refusal(&msg.service) {
             return self.answer(Err(NumberError::Refused(why)));
         }
+        if !msg.banks.allows(&self.state.record.bank) {
+            return self.answer(Err(NumberError::Refused("not this platform's bank")));
+        }
         if Instant::now() >= msg.deadline {
             return self.answer(Err(NumberError::Refused("deadline passed")));
         }
@@ -273,6 +282,7 @@ impl Handler<Reserve> for NumberActor {
             let now = shared.clock.now();
             let record = ActivationRecord {
                 id,
+                platform: msg.platform,
                 number: sim_before.number,
                 expires_at: (!msg.service.is_rent()).then(|| later(now, ttl)),
                 service: msg.service,
@@ -330,7 +340,7 @@ impl Handler<Finish> for NumberActor {
         let Some(mut activation) = self.shared.ledger.get(msg.id) else {
             return self.answer(Err(NumberError::UnknownActivation));
         };
-        if activation.number != self.state.number() {
+        if activation.number != self.state.number() || activation.platform != msg.platform {
             return self.answer(Err(NumberError::UnknownActivation));
         }
         if let Some(first) = activation.finish_status {

@@ -3,6 +3,11 @@
 //! after every step the engine must agree with the model on the invariants of design.md:
 //! 1 (one active activation per number), 3 (FINISH idempotent), 4 (a number sold for a service is
 //! never issued for it again), 5 (GET_SERVICES counts) and 6 (exclusion prefixes honoured).
+//!
+//! Two platforms share the pool, as a reseller selling on OnlineSIM and SMSHub at once does:
+//! `onlinesim` sells every SIM under OnlineSIM's FINISH rules, `smshub` only the bank `south`
+//! under SMSHub's; each platform's stock and issues count only its SIMs, a number one platform
+//! holds is unavailable to the other, and neither can finish the other's activations.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -10,12 +15,13 @@ use std::sync::Arc;
 use chrono::{TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 use simrelay_actors::domain::{
-    ActivationId, ActivationState, CountryName, ExclusionPrefix, ExclusionSet, FinishRules,
-    FinishStatus, Msisdn, OperatorName, ServiceName,
+    ActivationId, ActivationState, BankName, CountryName, ExclusionPrefix, ExclusionSet,
+    FinishRules, FinishStatus, Msisdn, OperatorName, PlatformName, ServiceName,
 };
 use simrelay_actors::store::MemoryStore;
 use simrelay_actors::{
-    Engine, EngineError, EngineSettings, ManualClock, NumberRequest, OperatorChoice, SimSpec,
+    BankScope, Engine, EngineError, EngineSettings, ManualClock, NumberRequest, OperatorChoice,
+    SimSpec,
 };
 
 const SERVICES: [&str; 2] = ["vk", "tg"];
@@ -38,9 +44,37 @@ const COUNTRIES: [&str; 4] = ["russia", "kazakhstan", "ukraine", "germany"];
 const OPERATORS: [&str; 4] = ["beeline", "megafon", "kyivstar", "tele2"];
 const PREFIXES: [&str; 6] = ["7928", "792831", "7", "38050", "7701100000", "79161000004"];
 
+/// The bank of the SIM at index `i` of [`SIMS`]: SMSHub sells only `south`.
+fn bank_of(i: usize) -> &'static str {
+    if i % 2 == 0 {
+        "north"
+    } else {
+        "south"
+    }
+}
+
+/// A platform of the model: (name, banks, FINISH rules).
+fn platform(smshub: bool) -> (PlatformName, BankScope, FinishRules) {
+    if smshub {
+        (
+            PlatformName::parse("smshub").unwrap(),
+            BankScope::only([BankName::parse("south").unwrap()]),
+            FinishRules::SmsHub,
+        )
+    } else {
+        (
+            PlatformName::onlinesim(),
+            BankScope::Every,
+            FinishRules::OnlineSim,
+        )
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Reserve {
+        /// Through SMSHub (else OnlineSIM).
+        smshub: bool,
         country: usize,
         operator: Option<usize>,
         service: usize,
@@ -49,7 +83,7 @@ enum Op {
     Finish {
         pick: usize,
         status: u8,
-        /// Read under SMSHub's rules (else OnlineSIM's).
+        /// Sent by SMSHub, read under its rules (else OnlineSIM).
         smshub: bool,
     },
     FinishUnknown,
@@ -64,8 +98,8 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0..COUNTRIES.len(), prop::option::of(0..OPERATORS.len()), 0..3usize, prop::collection::vec(0..PREFIXES.len(), 0..3))
-            .prop_map(|(country, operator, service, exclusions)| Op::Reserve { country, operator, service, exclusions }),
+        4 => (any::<bool>(), 0..COUNTRIES.len(), prop::option::of(0..OPERATORS.len()), 0..3usize, prop::collection::vec(0..PREFIXES.len(), 0..3))
+            .prop_map(|(smshub, country, operator, service, exclusions)| Op::Reserve { smshub, country, operator, service, exclusions }),
         3 => (any::<usize>(), prop::sample::select(vec![1u8, 3, 4, 5]), any::<bool>()).prop_map(|(pick, status, smshub)| Op::Finish { pick, status, smshub }),
         1 => Just(Op::FinishUnknown),
         1 => (1i64..25).prop_map(|minutes| Op::Advance { minutes }),
@@ -75,6 +109,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 #[derive(Debug, Clone)]
 struct SimModel {
+    bank: &'static str,
     country: &'static str,
     operator: Option<&'static str>,
     online: bool,
@@ -95,6 +130,7 @@ impl SimModel {
 
 #[derive(Debug, Clone)]
 struct ActivationModel {
+    smshub: bool,
     number: u64,
     service: String,
     created_minute: i64,
@@ -112,6 +148,7 @@ struct Model {
 impl Model {
     fn eligible(
         &self,
+        smshub: bool,
         country: &str,
         operator: Option<&str>,
         service: &str,
@@ -121,6 +158,7 @@ impl Model {
             .iter()
             .filter(|(n, s)| {
                 s.country == country
+                    && (!smshub || s.bank == "south")
                     && operator.is_none_or(|o| s.operator == Some(o))
                     && s.available()
                     && !s.exhausted(service)
@@ -130,10 +168,14 @@ impl Model {
             .collect()
     }
 
-    fn finish(&mut self, id: u64, status: u8, smshub: bool) {
+    /// Whether the platform's FINISH applies (an activation of the other platform is unknown to it).
+    fn finish(&mut self, id: u64, status: u8, smshub: bool) -> bool {
         let a = self.activations.get_mut(&id).unwrap();
+        if a.smshub != smshub {
+            return false;
+        }
         if a.finish.is_some() {
-            return;
+            return true;
         }
         a.finish = Some(status);
         a.state = ActivationState::Finished;
@@ -149,6 +191,7 @@ impl Model {
             (4, true) => *sim.cancels.entry(a.service.clone()).or_default() += 1,
             _ => {}
         }
+        true
     }
 
     fn advance(&mut self, minutes: i64) {
@@ -165,10 +208,10 @@ impl Model {
         }
     }
 
-    /// country -> operator ("any" included) -> service -> count
-    fn stock(&self) -> BTreeMap<String, BTreeMap<String, BTreeMap<String, u32>>> {
+    /// country -> operator ("any" included) -> service -> count, as the platform sees it.
+    fn stock(&self, smshub: bool) -> BTreeMap<String, BTreeMap<String, BTreeMap<String, u32>>> {
         let mut out: BTreeMap<String, BTreeMap<String, BTreeMap<String, u32>>> = BTreeMap::new();
-        for sim in self.sims.values() {
+        for sim in self.sims.values().filter(|s| !smshub || s.bank == "south") {
             let country = out.entry(sim.country.to_string()).or_default();
             let mut keys = vec!["any".to_string()];
             keys.extend(sim.operator.map(str::to_string));
@@ -186,9 +229,12 @@ impl Model {
     }
 }
 
-fn engine_stock(engine: &Engine) -> BTreeMap<String, BTreeMap<String, BTreeMap<String, u32>>> {
+fn engine_stock(
+    engine: &Engine,
+    smshub: bool,
+) -> BTreeMap<String, BTreeMap<String, BTreeMap<String, u32>>> {
     engine
-        .stock()
+        .stock_of(&platform(smshub).1)
         .countries
         .into_iter()
         .map(|c| {
@@ -209,8 +255,10 @@ fn engine_stock(engine: &Engine) -> BTreeMap<String, BTreeMap<String, BTreeMap<S
 }
 
 async fn check(engine: &Engine, model: &Model) -> Result<(), TestCaseError> {
-    // Invariant 5: the counters equal the model's.
-    prop_assert_eq!(engine_stock(engine), model.stock());
+    // Invariant 5: each platform's counters equal the model's.
+    for smshub in [false, true] {
+        prop_assert_eq!(engine_stock(engine, smshub), model.stock(smshub));
+    }
     // Invariant 1: active activations are exactly the model's, one per number.
     let active: BTreeMap<u64, u64> = engine
         .activations(Some(ActivationState::Active), 10_000)
@@ -261,6 +309,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             .iter()
             .map(|s| ServiceName::parse(s).unwrap())
             .collect(),
+        bank_ttl: None,
         ..EngineSettings::default()
     };
     let engine = Engine::start(
@@ -272,7 +321,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     .await
     .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let mut model = Model::default();
-    for (number, country, operator) in SIMS {
+    for (i, (number, country, operator)) in SIMS.into_iter().enumerate() {
         let n = Msisdn::parse(number).unwrap();
         let spec = SimSpec {
             number: n,
@@ -282,12 +331,13 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             pinned: false,
             mcc_mnc: None,
             rent: None,
-            bank: None,
+            bank: Some(BankName::parse(bank_of(i)).unwrap()),
         };
         engine.upsert_sim(spec, true).await.unwrap();
         model.sims.insert(
             n.get(),
             SimModel {
+                bank: bank_of(i),
                 country,
                 operator,
                 online: true,
@@ -302,14 +352,19 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     for op in ops {
         match op {
             Op::Reserve {
+                smshub,
                 country,
                 operator,
                 service,
                 exclusions,
             } => {
+                let (name, banks, _) = platform(smshub);
                 let service_name = ["vk", "tg", "wa"][service];
                 let prefixes: Vec<&str> = exclusions.iter().map(|i| PREFIXES[*i]).collect();
                 let request = NumberRequest {
+                    platform: name,
+                    banks,
+                    deadline: None,
                     country: CountryName::parse(COUNTRIES[country]).unwrap(),
                     operator: match operator {
                         Some(o) => {
@@ -330,6 +385,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     Vec::new()
                 } else {
                     model.eligible(
+                        smshub,
                         COUNTRIES[country],
                         operator.map(|o| OPERATORS[o]),
                         service_name,
@@ -359,6 +415,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         model.activations.insert(
                             r.id.get(),
                             ActivationModel {
+                                smshub,
                                 number: n,
                                 service: service_name.into(),
                                 created_minute: model.minute,
@@ -381,14 +438,20 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let id = issued[pick % issued.len()];
                 let status_enum = FinishStatus::from_code(i64::from(status)).unwrap();
                 let aid = ActivationId::new(id).unwrap();
+                let (name, _, rules) = platform(smshub);
+                let applies = model.finish(id, status, smshub);
                 // Invariant 3: a repeat (here: twice in a row) succeeds and applies once.
                 for _ in 0..2 {
-                    engine
-                        .finish_as(aid, status_enum, None, rules(smshub))
-                        .await
-                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    let answer = engine.finish_as(&name, aid, status_enum, None, rules).await;
+                    if applies {
+                        answer.map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    } else {
+                        prop_assert!(
+                            matches!(answer, Err(EngineError::UnknownActivation(_))),
+                            "{name} finished another platform's activation: {answer:?}"
+                        );
+                    }
                 }
-                model.finish(id, status, smshub);
             }
             Op::FinishUnknown => {
                 let id = ActivationId::new(1_000_000).unwrap();
@@ -420,14 +483,5 @@ proptest! {
     #[test]
     fn engine_agrees_with_the_model(ops in prop::collection::vec(op(), 1..60)) {
         actix_rt::System::new().block_on(run(ops))?;
-    }
-}
-
-/// The rules a finish op is read under.
-fn rules(smshub: bool) -> FinishRules {
-    if smshub {
-        FinishRules::SmsHub
-    } else {
-        FinishRules::OnlineSim
     }
 }

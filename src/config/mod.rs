@@ -16,6 +16,7 @@ mod log;
 mod onlinesim;
 mod operators;
 mod patterns;
+mod platforms;
 mod push_sms;
 mod secret;
 mod server;
@@ -46,6 +47,7 @@ pub use onlinesim::{
 };
 pub use operators::OperatorTable;
 pub use patterns::ServicePatterns;
+pub use platforms::{Platform, Protocol, RawPlatform, ServiceNames, Side};
 pub use push_sms::{PhoneType, PushSmsSettings, SmsIdKind};
 pub use secret::Secret;
 pub use server::ServerSettings;
@@ -82,6 +84,8 @@ pub struct RawSettings {
     pub log: LogSettings,
     /// SIMs that are always online.
     pub sims: Vec<SimEntry>,
+    /// The platforms sold on besides (or instead of) the `[onlinesim]` shorthand.
+    pub platforms: Vec<RawPlatform>,
 }
 
 /// Every setting of simrelay, parsed: what `serve` runs with and `check-config` prints.
@@ -109,6 +113,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// SIMs that are always online, as written.
     pub sims: Vec<SimEntry>,
+    /// Every platform sold on, the `[onlinesim]` shorthand included when it applies.
+    pub platforms: Vec<Platform>,
     /// The same SIMs as the engine takes them (countries derived).
     #[serde(skip)]
     sim_specs: Vec<SimSpec>,
@@ -186,26 +192,36 @@ impl Settings {
 
     /// The engine's settings (the SMS filter is added by start-up, from [`Settings::service_patterns`]).
     pub fn engine(&self) -> EngineSettings {
-        let mut offered = self.services.offered.clone();
-        offered.dedup();
-        if self.onlinesim.rent && !offered.iter().any(|s| s.is_rent()) {
-            offered.push(ServiceName::rent());
-        }
         EngineSettings {
             activation_ttl: self.engine.activation_ttl,
             expiry_grace: self.engine.expiry_grace,
-            offered,
+            offered: offered(&self.services, self.onlinesim.rent),
             get_number_deadline: self.engine.get_number_deadline,
             max_cancels: self.engine.max_cancels,
             archive_after: self.store.archive_after,
             dedup_window: self.gateway.dedup_window,
             filter: None,
-            forward_unmatched: matches!(self.onlinesim.mode, Mode::V2(_)),
+            listing_platforms: self
+                .platforms
+                .iter()
+                .filter(|p| matches!(p.side, Side::Push(_)))
+                .map(|p| (p.name.clone(), p.banks.clone()))
+                .collect(),
             bank_ttl: self.gateway.bank_ttl,
             clock_skew: self.gateway.clock_skew,
             multipart_wait: self.gateway.multipart_wait,
         }
     }
+}
+
+/// The services sold: `services.offered`, and `rent` when `onlinesim.rent` offers it.
+fn offered(services: &ServicesSettings, rent: bool) -> Vec<ServiceName> {
+    let mut offered = services.offered.clone();
+    offered.dedup();
+    if rent && !offered.iter().any(|s| s.is_rent()) {
+        offered.push(ServiceName::rent());
+    }
+    offered
 }
 
 impl RawSettings {
@@ -225,6 +241,7 @@ impl RawSettings {
             filtering,
             log,
             sims,
+            platforms,
         } = self;
         server.check()?;
         gateway.check()?;
@@ -248,10 +265,17 @@ impl RawSettings {
             get_number_deadline: onlinesim.get_number_deadline.take(),
         };
         let engine = engine.parse(aliases, &mut deprecations)?;
+        let raw_onlinesim = onlinesim.clone();
         let onlinesim = onlinesim.parse()?;
         if services.offered.is_empty() && !onlinesim.rent {
             bail!("services.offered is empty: nothing would be sold");
         }
+        let platforms = platforms::parse(
+            platforms,
+            &onlinesim,
+            &raw_onlinesim,
+            &offered(&services, onlinesim.rent),
+        )?;
         let sim_specs = sim_specs(&sims, &CountryTable::builtin()?)?;
         let operators = match &gateway.operators_file {
             Some(path) => OperatorTable::from_file(path)
@@ -275,6 +299,7 @@ impl RawSettings {
             filtering,
             log,
             sims,
+            platforms,
             sim_specs,
             operators,
             service_patterns,

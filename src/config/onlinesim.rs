@@ -292,11 +292,8 @@ impl RawOnlineSim {
                 bail!("{key} must be longer than zero");
             }
         }
-        if !self.v1_path.starts_with('/') {
-            bail!(
-                "onlinesim.v1_path must start with '/', got {:?}",
-                self.v1_path
-            );
+        if self.mode == ModeName::V1 {
+            super::platforms::check_path("onlinesim.v1_path", &self.v1_path)?;
         }
         let push_sms_url = self
             .push_sms_url
@@ -347,7 +344,7 @@ impl RawOnlineSim {
 }
 
 /// An http:// or https:// URL; the error names `key`.
-fn http_url(key: &str, raw: &str) -> anyhow::Result<Url> {
+pub(super) fn http_url(key: &str, raw: &str) -> anyhow::Result<Url> {
     let url = Url::parse(raw).map_err(|e| {
         anyhow::anyhow!("{key} must be an http:// or https:// URL, got {raw:?}: {e}")
     })?;

@@ -44,8 +44,13 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             )
         }
     }
-    let v2_problem = state.v2_health.as_ref().and_then(|h| h.problem());
-    state.metrics.v2_account(v2_problem.as_deref());
+    let v2_problem = state
+        .v2_health
+        .iter()
+        .find_map(|(name, h)| h.problem().map(|p| (name.clone(), p)));
+    state
+        .metrics
+        .v2_account(v2_problem.as_ref().map(|(_, code)| code.as_str()));
     let reason = state
         .readiness
         .reason()
@@ -55,7 +60,11 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
                 .store_down_reason()
                 .map(|r| format!("store unavailable: {r}"))
         })
-        .or_else(|| v2_problem.map(|code| format!("OnlineSIM v2 refuses our account: {code}")));
+        .or_else(|| {
+            v2_problem.map(|(name, code)| {
+                format!("OnlineSIM v2 refuses our account: {code} (platform {name})")
+            })
+        });
     match reason {
         None => json_response(StatusCode::OK, &json!({"status": "ready"})),
         Some(reason) => json_response(
@@ -66,9 +75,8 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    if let Some(health) = &state.v2_health {
-        state.metrics.v2_account(health.problem().as_deref());
-    }
+    let problem = state.v2_health.iter().find_map(|(_, h)| h.problem());
+    state.metrics.v2_account(problem.as_deref());
     state.metrics.lease_held(state.store.role() == Role::Leader);
     let text = state.metrics.render(&state.engine).map_err(|e| {
         ApiError::new(

@@ -58,6 +58,9 @@ async fn start_with(redis: &Redis, clock: Arc<ManualClock>, settings: RawSetting
 
 async fn reserve(engine: &Engine) -> u64 {
     let request = NumberRequest {
+        platform: simrelay_actors::domain::PlatformName::onlinesim(),
+        banks: simrelay_actors::BankScope::Every,
+        deadline: None,
         country: CountryName::parse("russia").unwrap(),
         operator: OperatorChoice::Any,
         service: ServiceName::parse("vk").unwrap(),

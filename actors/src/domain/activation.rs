@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{CountryName, Msisdn, OperatorName, ParseError, ServiceName};
+use super::{CountryName, Msisdn, OperatorName, ParseError, PlatformName, ServiceName};
 
 /// The id simrelay gives an activation; ≥ 1, never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -125,6 +125,10 @@ pub enum ActivationState {
 pub struct ActivationRecord {
     /// The id the platform uses in FINISH_ACTIVATION.
     pub id: ActivationId,
+    /// The platform that bought it: only that platform may finish it, and its SMS go there.
+    /// Records written before platforms had names belong to `onlinesim`.
+    #[serde(default = "PlatformName::onlinesim")]
+    pub platform: PlatformName,
     /// The number reserved.
     pub number: Msisdn,
     /// The service sold.

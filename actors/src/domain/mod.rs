@@ -11,7 +11,7 @@ pub use activation::{
 };
 pub use exclusion::{ExclusionPrefix, ExclusionSet};
 pub use msisdn::{LexiKey, Msisdn};
-pub use names::{BankName, CountryName, NameError, OperatorName, ServiceName};
+pub use names::{BankName, CountryName, NameError, OperatorName, PlatformName, ServiceName};
 pub use sms::{Multipart, SmsId, SmsPart, SmsRecord, SmsState};
 
 /// Why a raw value was refused at the edge; the message is shown to the caller.

@@ -98,6 +98,25 @@ name_type!(
     "bank"
 );
 
+name_type!(
+    /// A platform simrelay sells on, as the config names it (`[[platforms]] name`), e.g.
+    /// `onlinesim`, `smshub`; recorded on every activation and SMS.
+    PlatformName,
+    "platform"
+);
+
+/// One allocation of `onlinesim`: the `[onlinesim]` shorthand's platform, and the platform of
+/// records written before platforms had names.
+static ONLINESIM: std::sync::LazyLock<PlatformName> =
+    std::sync::LazyLock::new(|| PlatformName(Arc::from("onlinesim")));
+
+impl PlatformName {
+    /// `onlinesim`: the platform of the `[onlinesim]` section.
+    pub fn onlinesim() -> PlatformName {
+        ONLINESIM.clone()
+    }
+}
+
 /// One allocation of `default` shared by every SIM in that bank (a million SIMs, one string).
 static DEFAULT_BANK: std::sync::LazyLock<BankName> =
     std::sync::LazyLock::new(|| BankName(Arc::from("default")));

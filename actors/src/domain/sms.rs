@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ActivationId, Msisdn, ServiceName};
+use super::{ActivationId, Msisdn, PlatformName, ServiceName};
 
 /// simrelay's id of a received SMS (taken from the same never-reused sequence as activation
 /// ids, so it is unique across both).
@@ -58,6 +58,11 @@ pub struct SmsRecord {
     pub activation_id: Option<ActivationId>,
     /// The service of that activation (`rent` changes the PUSH_SMS body).
     pub service: Option<ServiceName>,
+    /// The platform it is delivered to: its activation's, or (no activation) the v2 platform
+    /// that lists its SIM; `None`: nobody's (kept, never sent). Records written before platforms
+    /// had names go to their activation's platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<PlatformName>,
     /// Delivery state.
     pub state: SmsState,
     /// Delivery attempts so far.

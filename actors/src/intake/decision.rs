@@ -142,7 +142,7 @@ mod tests {
 
     use super::*;
     use crate::domain::{
-        ActivationId, ActivationState, CountryName, Msisdn, Multipart, SmsId, SmsPart,
+        ActivationId, ActivationState, CountryName, Msisdn, Multipart, PlatformName, SmsId, SmsPart,
     };
 
     const SKEW: Duration = Duration::from_secs(120);
@@ -155,6 +155,7 @@ mod tests {
     fn activation(id: u64, start: i64, end: Option<i64>, service: &str) -> ActivationRecord {
         ActivationRecord {
             id: ActivationId::new(id).unwrap(),
+            platform: PlatformName::onlinesim(),
             number: Msisdn::parse("79001234567").unwrap(),
             service: ServiceName::parse(service).unwrap(),
             country: CountryName::parse("russia").unwrap(),
@@ -379,6 +380,7 @@ mod tests {
             gateway_id: None,
             activation_id: None,
             service: None,
+            platform: None,
             state,
             attempts: 0,
             last_error: None,

@@ -24,7 +24,9 @@ use chrono::{DateTime, Utc};
 use crate::banks::bank_presence;
 use crate::clock::{later, span};
 use crate::contract::{PartOf, SmsReceipt};
-use crate::domain::{ActivationRecord, Multipart, SmsId, SmsPart, SmsRecord, SmsState};
+use crate::domain::{
+    ActivationRecord, Multipart, PlatformName, SmsId, SmsPart, SmsRecord, SmsState,
+};
 use crate::number::{ready, NumberActor, NumberError, Reply};
 use crate::store::{Change, StoreError};
 
@@ -75,28 +77,40 @@ impl NumberActor {
         decision::activation_at(&newest_first, at, self.shared.settings.clock_skew).cloned()
     }
 
-    /// Where a complete SMS goes: delivered to its activation's platform, held by our-side
-    /// filtering, or kept unmatched.
+    /// Where a complete SMS goes: delivered to its activation's platform (or, without one, to
+    /// the v2 platform that lists its SIM), held by our-side filtering, or kept unmatched.
     fn intake_state(
         &self,
         activation: Option<&ActivationRecord>,
         from: &str,
         text: &str,
-    ) -> SmsState {
+    ) -> (SmsState, Option<PlatformName>) {
         let settings = &self.shared.settings;
         let sim = &self.state.record;
+        let lister = settings
+            .listing_platforms
+            .iter()
+            .find(|(_, banks)| banks.allows(&sim.bank))
+            .map(|(name, _)| name);
         let rules = decision::Rules {
-            forward_unmatched: settings.forward_unmatched,
+            forward_unmatched: lister.is_some(),
             filter: settings.filter.as_ref(),
             offered: &settings.offered,
         };
-        decision::destination(activation, sim.online && !sim.blocked, from, text, rules)
+        let state =
+            decision::destination(activation, sim.online && !sim.blocked, from, text, rules);
+        let platform = match activation {
+            Some(a) => Some(a.platform.clone()),
+            None => lister.filter(|_| state != SmsState::Unmatched).cloned(),
+        };
+        (state, platform)
     }
 
     /// Ends a long SMS's wait: it is delivered (or held, or kept) like a whole SMS.
     fn seal(&self, record: &mut SmsRecord, now: DateTime<Utc>) {
         let activation = record.activation_id.and_then(|a| self.shared.ledger.get(a));
-        record.state = self.intake_state(activation.as_ref(), &record.from, &record.text);
+        (record.state, record.platform) =
+            self.intake_state(activation.as_ref(), &record.from, &record.text);
         record.next_attempt_at = (record.state == SmsState::Pending).then_some(now);
     }
 
@@ -186,7 +200,7 @@ impl NumberActor {
             }
         }
         let activation = self.activation_at(received_at);
-        let state = self.intake_state(activation.as_ref(), &msg.from, &msg.text);
+        let (state, platform) = self.intake_state(activation.as_ref(), &msg.from, &msg.text);
         let build = move |id| SmsRecord {
             id,
             number,
@@ -197,6 +211,7 @@ impl NumberActor {
             gateway_id: msg.gateway_id,
             activation_id: activation.as_ref().map(|a| a.id),
             service: activation.map(|a| a.service),
+            platform,
             state,
             attempts: 0,
             last_error: None,
@@ -313,6 +328,7 @@ impl NumberActor {
             gateway_id: None,
             activation_id: activation.as_ref().map(|a| a.id),
             service: activation.map(|a| a.service),
+            platform: None,
             state: SmsState::Assembling,
             attempts: 0,
             last_error: None,

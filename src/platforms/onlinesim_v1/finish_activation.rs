@@ -1,9 +1,11 @@
-//! FINISH_ACTIVATION: close an activation; repeats answer SUCCESS and change nothing.
+//! FINISH_ACTIVATION: close an activation under the platform's FINISH rules; repeats answer
+//! SUCCESS and change nothing; another platform's activation is unknown here.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use simrelay_actors::domain::{ActivationId, FinishStatus};
 
+use super::PullPlatform;
 use crate::error::ApiError;
 use crate::fields::{self, IntOrText};
 use crate::state::AppState;
@@ -56,11 +58,18 @@ pub(super) struct FinishActivationReply {}
 pub(super) async fn handle(
     object: Map<String, Value>,
     state: &AppState,
+    platform: &PullPlatform,
 ) -> Result<FinishActivationReply, ApiError> {
     let request = FinishActivationRequest::parse(object)?;
     state
         .engine
-        .finish(request.id, request.status, request.sum)
+        .finish_as(
+            &platform.platform.name,
+            request.id,
+            request.status,
+            request.sum,
+            platform.rules.finish,
+        )
         .await?;
     Ok(FinishActivationReply {})
 }

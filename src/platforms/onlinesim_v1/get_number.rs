@@ -1,4 +1,6 @@
-//! GET_NUMBER: reserve a number for one service, honouring the exclusion prefixes.
+//! GET_NUMBER: reserve a number for one service, honouring the exclusion prefixes, among the
+//! SIMs the platform may sell, within its protocol's deadline. The service arrives in the
+//! platform's name and is stored in ours.
 
 use std::time::Duration;
 
@@ -10,6 +12,7 @@ use simrelay_actors::domain::{
 };
 use simrelay_actors::{NumberRequest, OperatorChoice};
 
+use super::PullPlatform;
 use crate::error::ApiError;
 use crate::fields::{self, IntOrText};
 use crate::state::AppState;
@@ -108,15 +111,24 @@ fn operator_choice(raw: &str) -> Result<OperatorChoice, NameError> {
     }
 }
 
-impl From<GetNumberRequest> for NumberRequest {
-    fn from(r: GetNumberRequest) -> NumberRequest {
-        NumberRequest {
-            country: r.country,
-            operator: r.operator,
-            service: r.service,
-            sum: r.sum,
-            exclusions: r.exclusions,
+impl GetNumberRequest {
+    /// The engine's request for `platform`, `None` when the service is not one it buys here
+    /// (a name its map gives another meaning, or rent where rent is not sold).
+    fn for_platform(self, platform: &PullPlatform, deadline: Duration) -> Option<NumberRequest> {
+        let service = platform.platform.services.incoming(&self.service)?;
+        if service.is_rent() && !platform.rules.rent {
+            return None;
         }
+        Some(NumberRequest {
+            platform: platform.platform.name.clone(),
+            banks: platform.platform.banks.clone(),
+            deadline: Some(deadline),
+            country: self.country,
+            operator: self.operator,
+            service,
+            sum: self.sum,
+            exclusions: self.exclusions,
+        })
     }
 }
 
@@ -134,6 +146,7 @@ pub(super) struct GetNumberReply {
 pub(super) async fn handle(
     object: Map<String, Value>,
     state: &AppState,
+    platform: &PullPlatform,
 ) -> Result<Option<GetNumberReply>, ApiError> {
     let request = match GetNumberRequest::parse(object)? {
         Parsed::Request(request) => request,
@@ -142,9 +155,13 @@ pub(super) async fn handle(
             return Ok(None);
         }
     };
-    let deadline = state.settings.engine.get_number_deadline + EDGE_MARGIN;
+    let within = platform.deadline(state);
+    let Some(request) = request.for_platform(platform, within) else {
+        tracing::debug!("GET_NUMBER names a service this platform does not buy here");
+        return Ok(None);
+    };
     let reserved =
-        match tokio::time::timeout(deadline, state.engine.get_number(request.into())).await {
+        match tokio::time::timeout(within + EDGE_MARGIN, state.engine.get_number(request)).await {
             Ok(result) => result?,
             Err(_) => {
                 tracing::warn!("GET_NUMBER missed its deadline; answering NO_NUMBERS");

@@ -1,10 +1,13 @@
-//! OnlineSIM v1 (`onlinesim.mode = "v1"`): the platform pulls numbers from us, we push it SMS.
+//! OnlineSIM v1 (`onlinesim.mode = "v1"`, protocol `onlinesim-v1`): the platform pulls numbers
+//! from us, we push it SMS. SMSHub's agent protocol has the same shape: this endpoint and the
+//! PUSH_SMS client serve every platform that calls us, each under its protocol's [`PullRules`].
 //!
-//! Inbound, one POST route dispatched on `action`, one file per action (`get_services`,
+//! Inbound, one POST route per platform (its `path`) dispatched on `action`, one file per action (`get_services`,
 //! `get_number`, `finish_activation`); the transport is `crate::body` (size limits, gzip by
 //! magic bytes, UTF-8), lenient-but-strict field parsing `crate::fields`. Authentication: the
-//! body's `key` or an `Authorization: Bearer` header, compared in constant time. Outbound,
-//! `push_sms` delivers each SMS to the platform's PUSH_SMS webhook.
+//! body's `key` or an `Authorization: Bearer` header, compared in constant time with the key of
+//! the platform whose path was called (one platform's key opens no other's path). Outbound,
+//! `push_sms` delivers each SMS to its platform's PUSH_SMS webhook.
 
 mod finish_activation;
 mod get_number;
@@ -12,17 +15,52 @@ mod get_services;
 pub mod push_sms;
 mod reply;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
+use simrelay_actors::domain::FinishRules;
+
 use self::reply::Reply;
+use super::{AnyOperator, PullRules};
 use crate::auth::bearer;
 use crate::body;
+use crate::config::Platform;
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
+
+/// OnlineSIM v1's rules (protocol §2): FINISH 1, 4 and 5 return the number, only 3 uses it;
+/// GET_SERVICES always reports `any`; the engine's own GET_NUMBER deadline (well within 10 s);
+/// NO_NUMBERS, `smsId` and `phone` as configured; NO_OPERATION and its kin stop a PUSH_SMS.
+pub const RULES: PullRules = PullRules {
+    finish: FinishRules::OnlineSim,
+    any: AnyOperator::Always,
+    deadline: None,
+    no_numbers: None,
+    sms_id: None,
+    phone: None,
+    terminal: &push_sms::TERMINAL,
+    any_2xx: false,
+    rent: true,
+};
+
+/// A platform that calls us, with its protocol's rules: the data of its route.
+pub struct PullPlatform {
+    /// The platform as configured.
+    pub platform: Platform,
+    /// Its protocol's rules.
+    pub rules: &'static PullRules,
+}
+
+impl PullPlatform {
+    /// The GET_NUMBER deadline inside the engine for this platform.
+    fn deadline(&self, state: &AppState) -> Duration {
+        let engine = state.settings.engine.get_number_deadline;
+        self.rules.deadline.map_or(engine, |own| own.min(engine))
+    }
+}
 
 /// The v1 actions simrelay serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,31 +90,38 @@ impl Action {
     }
 }
 
-/// `POST {onlinesim.v1_path}`.
+/// `POST {path}` of a platform that calls us.
 pub async fn endpoint(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
+    platform: web::Data<PullPlatform>,
 ) -> HttpResponse {
     let started = Instant::now();
+    let name = platform.platform.name.as_str();
     let span = tracing::info_span!(
         "v1",
+        platform = name,
         action = tracing::field::Empty,
         activation_id = tracing::field::Empty
     );
-    let (action, result) = serve(&req, payload, &state).instrument(span).await;
+    let (action, result) = serve(&req, payload, &state, &platform)
+        .instrument(span)
+        .await;
     let outcome = match &result {
         Ok(reply) => reply.outcome(),
         Err(e) => e.code.as_str(),
     };
-    state.metrics.v1_request(Action::label(action), outcome);
+    state
+        .metrics
+        .v1_request(name, Action::label(action), outcome);
     if action == Some(Action::GetNumber) {
         state
             .metrics
-            .get_number_took(started.elapsed().as_secs_f64());
+            .get_number_took(name, started.elapsed().as_secs_f64());
     }
     match result {
-        Ok(reply) => reply.render(state.settings.onlinesim.no_numbers_reply),
+        Ok(reply) => reply.render(platform.rules.no_numbers_reply(&state.settings)),
         Err(e) => reply::refused(&e),
     }
 }
@@ -85,12 +130,13 @@ async fn serve(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
+    platform: &PullPlatform,
 ) -> (Option<Action>, Result<Reply, ApiError>) {
     let limits = &state.settings.server;
     let parsed = async {
         let bytes = body::read(payload, limits.max_body_bytes, limits.max_decoded_bytes).await?;
         let object = body::json_object(&bytes)?;
-        authenticate(req, &object, state)?;
+        authenticate(req, &object, platform)?;
         state.require_leader()?;
         let action = match object.get("action") {
             None | Some(Value::Null) => return Err(ApiError::missing("action")),
@@ -111,11 +157,11 @@ async fn serve(
     };
     tracing::Span::current().record("action", Action::label(Some(action)));
     let result = match action {
-        Action::GetServices => get_services::handle(state).map(Reply::Services),
-        Action::GetNumber => get_number::handle(object, state)
+        Action::GetServices => get_services::handle(state, platform).map(Reply::Services),
+        Action::GetNumber => get_number::handle(object, state, platform)
             .await
             .map(|reserved| reserved.map_or(Reply::NoNumbers, Reply::Number)),
-        Action::FinishActivation => finish_activation::handle(object, state)
+        Action::FinishActivation => finish_activation::handle(object, state, platform)
             .await
             .map(Reply::Finished),
     };
@@ -125,9 +171,9 @@ async fn serve(
 fn authenticate(
     req: &HttpRequest,
     object: &Map<String, Value>,
-    state: &AppState,
+    platform: &PullPlatform,
 ) -> Result<(), ApiError> {
-    let secret = &state.settings.onlinesim.api_key;
+    let secret = &platform.platform.key;
     let body_key = object.get("key").and_then(Value::as_str);
     if body_key.is_some_and(|k| secret.matches(k)) || bearer(req).is_some_and(|k| secret.matches(k))
     {

@@ -1,10 +1,11 @@
-//! PUSH_SMS: delivering an SMS to OnlineSIM's v1 webhook (protocol §2.5).
+//! PUSH_SMS: delivering an SMS to the webhook of the platform that bought its activation
+//! (OnlineSIM v1 §2.5, SMSHub §6.1), shaped by that platform's [`PullRules`].
 //!
-//! One POST per attempt to `onlinesim.push_sms_url`: JSON body (gzip-compressed) with `smsId`,
+//! One POST per attempt to the platform's `push_url`: JSON body (gzip-compressed) with `smsId`,
 //! `phone`, `phoneFrom`, `text`, `action`, `key` (and `service: "rent"` for rent activations),
 //! `Authorization: Bearer`, a `User-Agent`, `Content-Type: application/json; charset=utf-8`.
-//! HTTP 200 with `status: SUCCESS` is delivered; NO_OPERATION / NO_OP / BAD_SERVICE / IGNORED /
-//! SERVICE_BAN are final; 429 backs off (Retry-After, else six retry intervals); anything else
+//! HTTP 200 with `status: SUCCESS` is delivered (SMSHub: any 2xx); on OnlineSIM NO_OPERATION /
+//! NO_OP / BAD_SERVICE / IGNORED / SERVICE_BAN are final (SMSHub has no such code); 429 backs off (Retry-After, else six retry intervals); anything else
 //! is retried after the retry interval by the outbox.
 
 use std::io::Write;
@@ -17,11 +18,14 @@ use simrelay_actors::{DeliveryOutcome, SmsSink};
 
 use url::Url;
 
-use crate::config::{PhoneType, Secret, Settings, SmsIdKind};
+use simrelay_actors::domain::PlatformName;
+
+use crate::config::{PhoneType, Platform, Secret, Settings, SmsIdKind};
 use crate::metrics::Metrics;
+use crate::platforms::PullRules;
 
 /// Answers that mean "never send this again".
-const TERMINAL: [&str; 5] = [
+pub(super) const TERMINAL: [&str; 5] = [
     "NO_OPERATION",
     "NO_OP",
     "BAD_SERVICE",
@@ -38,15 +42,30 @@ pub struct PushSms {
     http: reqwest::Client,
     url: Url,
     key: Secret,
+    platform: PlatformName,
     phone_type: PhoneType,
     sms_id: SmsIdKind,
-    backoff_429: Duration,
+    classify: Classify,
     metrics: Metrics,
 }
 
+/// How an answer is read.
+#[derive(Debug, Clone, Copy)]
+struct Classify {
+    backoff_429: Duration,
+    terminal: &'static [&'static str],
+    any_2xx: bool,
+}
+
 impl PushSms {
-    /// A client for `onlinesim.push_sms_url`.
-    pub fn new(settings: &Settings, url: &Url, metrics: Metrics) -> anyhow::Result<PushSms> {
+    /// A client for the webhook `url` of `platform`, under its protocol's `rules`.
+    pub fn new(
+        settings: &Settings,
+        platform: &Platform,
+        rules: &PullRules,
+        url: &Url,
+        metrics: Metrics,
+    ) -> anyhow::Result<PushSms> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("simrelay/", env!("CARGO_PKG_VERSION")))
             .timeout(settings.push_sms.timeout)
@@ -54,10 +73,15 @@ impl PushSms {
         Ok(PushSms {
             http,
             url: url.clone(),
-            key: settings.onlinesim.api_key.clone(),
-            phone_type: settings.push_sms.phone_type,
-            sms_id: settings.push_sms.sms_id,
-            backoff_429: settings.onlinesim.push_retry_interval * 6,
+            key: platform.key.clone(),
+            platform: platform.name.clone(),
+            phone_type: rules.phone.unwrap_or(settings.push_sms.phone_type),
+            sms_id: rules.sms_id.unwrap_or(settings.push_sms.sms_id),
+            classify: Classify {
+                backoff_429: settings.onlinesim.push_retry_interval * 6,
+                terminal: rules.terminal,
+                any_2xx: rules.any_2xx,
+            },
             metrics,
         })
     }
@@ -113,10 +137,16 @@ fn classify(
     status: u16,
     retry_after: Option<Duration>,
     body: &str,
-    backoff_429: Duration,
+    rules: Classify,
 ) -> (DeliveryOutcome, String) {
+    let Classify {
+        backoff_429,
+        terminal,
+        any_2xx,
+    } = rules;
     let code = code_of(body);
-    if status == 200 && code.as_deref() == Some("SUCCESS") {
+    let ok = status == 200 || (any_2xx && (200..300).contains(&status));
+    if ok && code.as_deref() == Some("SUCCESS") {
         return (DeliveryOutcome::Delivered, "SUCCESS".into());
     }
     // Terminal codes may come as the whole code or inside a message ("NO_OPERATION: …").
@@ -124,7 +154,7 @@ fn classify(
         .clone()
         .unwrap_or_else(|| body.trim().to_owned())
         .to_ascii_uppercase();
-    if let Some(t) = TERMINAL.iter().find(|t| {
+    if let Some(t) = terminal.iter().find(|t| {
         upper == **t || upper.starts_with(&format!("{t}:")) || upper.starts_with(&format!("{t} "))
     }) {
         return (
@@ -177,7 +207,8 @@ impl SmsSink for PushSms {
                 .body(compressed)
         });
         let metrics = self.metrics.clone();
-        let backoff_429 = self.backoff_429;
+        let platform = self.platform.clone();
+        let rules = self.classify;
         let sms_id = sms.id;
         Box::pin(async move {
             let started = Instant::now();
@@ -206,11 +237,11 @@ impl SmsSink for PushSms {
                             .and_then(|v| v.trim().parse::<u64>().ok())
                             .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER));
                         let text = response.text().await.unwrap_or_default();
-                        classify(status, retry_after, &text, backoff_429)
+                        classify(status, retry_after, &text, rules)
                     }
                 },
             };
-            metrics.push_sms_done(&label, started.elapsed().as_secs_f64());
+            metrics.push_sms_done(platform.as_str(), &label, started.elapsed().as_secs_f64());
             tracing::debug!(%sms_id, outcome = %label, "PUSH_SMS attempt");
             outcome
         })
@@ -222,19 +253,52 @@ mod tests {
     use super::*;
 
     const B: Duration = Duration::from_secs(60);
+    /// OnlineSIM's reading.
+    const R: Classify = Classify {
+        backoff_429: B,
+        terminal: &TERMINAL,
+        any_2xx: false,
+    };
+    /// SMSHub's reading.
+    const H: Classify = Classify {
+        backoff_429: B,
+        terminal: &[],
+        any_2xx: true,
+    };
+
+    #[test]
+    fn smshub_confirms_on_success_only_and_never_stops_retrying() {
+        assert_eq!(
+            classify(201, None, r#"{"status":"SUCCESS"}"#, H).0,
+            DeliveryOutcome::Delivered
+        );
+        for body in [
+            r#"{"status":"ERROR","error":"NO_OPERATION"}"#,
+            "BAD_SERVICE",
+            "",
+        ] {
+            assert!(
+                matches!(
+                    classify(404, None, body, H).0,
+                    DeliveryOutcome::Retry { .. }
+                ),
+                "{body}"
+            );
+        }
+    }
 
     #[test]
     fn success_needs_200_and_the_status() {
         assert_eq!(
-            classify(200, None, r#"{"status":"SUCCESS"}"#, B).0,
+            classify(200, None, r#"{"status":"SUCCESS"}"#, R).0,
             DeliveryOutcome::Delivered
         );
         assert!(matches!(
-            classify(200, None, r#"{"status":"ERROR"}"#, B).0,
+            classify(200, None, r#"{"status":"ERROR"}"#, R).0,
             DeliveryOutcome::Retry { .. }
         ));
         assert!(matches!(
-            classify(500, None, r#"{"status":"SUCCESS"}"#, B).0,
+            classify(500, None, r#"{"status":"SUCCESS"}"#, R).0,
             DeliveryOutcome::Retry { .. }
         ));
     }
@@ -250,7 +314,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    classify(404, None, body, B).0,
+                    classify(404, None, body, R).0,
                     DeliveryOutcome::Terminal { .. }
                 ),
                 "{body}"
@@ -258,14 +322,14 @@ mod tests {
         }
         // A bare 404 may be a wrong URL: keep the SMS.
         assert!(matches!(
-            classify(404, None, "Not Found", B).0,
+            classify(404, None, "Not Found", R).0,
             DeliveryOutcome::Retry { .. }
         ));
     }
 
     #[test]
     fn too_many_attempts_backs_off() {
-        let (o, label) = classify(429, Some(Duration::from_secs(30)), "TOO_MANY_ATTEMPTS", B);
+        let (o, label) = classify(429, Some(Duration::from_secs(30)), "TOO_MANY_ATTEMPTS", R);
         assert_eq!(label, "HTTP_429");
         assert_eq!(
             o,
@@ -275,7 +339,7 @@ mod tests {
             }
         );
         assert!(
-            matches!(classify(429, None, "", B).0, DeliveryOutcome::Retry { after: Some(d), .. } if d == B)
+            matches!(classify(429, None, "", R).0, DeliveryOutcome::Retry { after: Some(d), .. } if d == B)
         );
     }
 }

@@ -108,6 +108,7 @@ pub struct V2Client {
     base: String,
     key: Secret,
     test: Option<V2Test>,
+    platform: simrelay_actors::domain::PlatformName,
 }
 
 fn first_chars(s: &str, n: usize) -> String {
@@ -156,7 +157,19 @@ impl V2Client {
             base: endpoint.base_url.as_str().trim_end_matches('/').to_owned(),
             key,
             test: endpoint.test,
+            platform: simrelay_actors::domain::PlatformName::onlinesim(),
         })
+    }
+
+    /// The same client, speaking for `platform` (its metrics label).
+    pub fn for_platform(mut self, platform: simrelay_actors::domain::PlatformName) -> V2Client {
+        self.platform = platform;
+        self
+    }
+
+    /// The platform it speaks for.
+    pub fn platform(&self) -> &str {
+        self.platform.as_str()
     }
 
     fn url(&self, path: &str) -> String {

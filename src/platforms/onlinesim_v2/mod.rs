@@ -1,5 +1,6 @@
-//! OnlineSIM v2 (`onlinesim.mode = "v2"`): simrelay pushes its list of SIMs in ports and every
-//! SMS they receive; OnlineSIM sells the numbers itself.
+//! OnlineSIM v2 (`onlinesim.mode = "v2"`, protocol `onlinesim-v2`): simrelay pushes its list of
+//! SIMs in ports (those of the platform's banks) and every SMS they receive; OnlineSIM sells the
+//! numbers itself.
 //!
 //! `client` speaks the wire format, `sync` keeps the platform's list equal to the SIMs online
 //! now, `sink` forwards SMS through the durable outbox, `cli` runs the optional requests.
@@ -15,21 +16,28 @@ use parking_lot::Mutex;
 use simrelay_actors::{Clock, Engine};
 use tokio::sync::Notify;
 
-use crate::config::{CountryTable, Settings, V2Settings};
+use simrelay_actors::domain::PlatformName;
+
+use crate::config::{CountryTable, Platform, Settings, V2Settings};
 use crate::metrics::Metrics;
 
-/// The running v2 integration.
+/// One running v2 platform.
 pub struct V2 {
+    /// Its name.
+    pub platform: PlatformName,
     /// Account health, for readiness.
     pub health: Health,
     /// The list task.
     pub sync: Arc<sync::ListSync>,
+    /// Its SMS sink, for the router.
+    pub sink: Arc<sink::V2Sink>,
 }
 
-/// Starts the list task and attaches the SMS sink (v2 mode, whose settings `v2` are). Runs
-/// inside the actix System.
+/// Starts the list task of the v2 `platform` (whose settings `v2` are) and builds its SMS sink.
+/// Runs inside the actix System.
 pub fn start(
     settings: &Settings,
+    platform: &Platform,
     v2: &V2Settings,
     engine: &Engine,
     clock: Arc<dyn Clock>,
@@ -37,7 +45,8 @@ pub fn start(
     metrics: &Metrics,
 ) -> anyhow::Result<V2> {
     let o = &settings.onlinesim;
-    let client = client::V2Client::new(&v2.endpoint, o.api_key.clone())?;
+    let client = client::V2Client::new(&v2.endpoint, platform.key.clone())?
+        .for_platform(platform.name.clone());
     if let Some(test) = v2.endpoint.test {
         tracing::warn!(
             mode = test.as_str(),
@@ -54,12 +63,6 @@ pub fn start(
         metrics.clone(),
         v2.batch_every,
     );
-    let mut delivery = settings.delivery();
-    if v2.batch_every.is_some() {
-        // Every SMS of a batch waits for the batch: let a whole batch be in flight.
-        delivery.concurrency = delivery.concurrency.max(512);
-    }
-    engine.attach_delivery(Arc::new(sink), delivery);
     let sync = Arc::new(sync::ListSync::new(
         engine.clone(),
         client,
@@ -71,13 +74,19 @@ pub fn start(
             debounce: v2.debounce,
             reconcile: v2.reconcile,
             rent_all: o.rent,
+            banks: platform.banks.clone(),
         },
         health.clone(),
         metrics.clone(),
         resync,
     ));
     actix::spawn(Arc::clone(&sync).run());
-    Ok(V2 { health, sync })
+    Ok(V2 {
+        platform: platform.name.clone(),
+        health,
+        sync,
+        sink: Arc::new(sink),
+    })
 }
 
 /// Account problems reported by the platform (401/403/405), shared by the list task and the

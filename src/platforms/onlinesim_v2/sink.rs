@@ -105,6 +105,7 @@ async fn flush_loop(
         let started = Instant::now();
         let answer = client.add_messages(&messages).await;
         metrics.v2_request(
+            client.platform(),
             "addMessages",
             &outcome_label(&answer),
             started.elapsed().as_secs_f64(),
@@ -151,6 +152,7 @@ impl SmsSink for V2Sink {
                     let started = Instant::now();
                     let answer = client.add_message(&message).await;
                     metrics.v2_request(
+                        client.platform(),
                         "addMessage",
                         &outcome_label(&answer),
                         started.elapsed().as_secs_f64(),

@@ -40,6 +40,8 @@ pub struct SyncSettings {
     pub reconcile: Duration,
     /// Every SIM in rent mode.
     pub rent_all: bool,
+    /// The SIMs this platform lists: those of its banks.
+    pub banks: simrelay_actors::BankScope,
 }
 
 #[derive(Default)]
@@ -99,10 +101,11 @@ impl ListSync {
         }
     }
 
-    /// The list as the platform should have it: every SIM online and not blocked now.
+    /// The list as the platform should have it: every SIM of its banks online and not blocked
+    /// now.
     pub fn wanted(&self) -> BTreeMap<String, V2Number> {
         self.engine
-            .listed_sims()
+            .listed_sims(&self.settings.banks)
             .into_iter()
             .filter_map(|sim| self.v2_number(&sim))
             .map(|n| (n.number.clone(), n))
@@ -228,8 +231,12 @@ impl ListSync {
             Ok(_) => "ok".to_owned(),
             Err(e) => e.label(),
         };
-        self.metrics
-            .v2_request(endpoint, &label, started.elapsed().as_secs_f64());
+        self.metrics.v2_request(
+            self.client.platform(),
+            endpoint,
+            &label,
+            started.elapsed().as_secs_f64(),
+        );
         answer
     }
 

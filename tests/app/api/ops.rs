@@ -61,7 +61,7 @@ async fn metrics_count_requests_durations_activations_and_stock() {
     assert_eq!(
         sample(
             &text,
-            &format!(r#"{requests}{{action="GET_NUMBER",outcome="success"}}"#)
+            &format!(r#"{requests}{{action="GET_NUMBER",outcome="success",platform="onlinesim"}}"#)
         ),
         Some(1.0),
         "{text}"
@@ -69,7 +69,9 @@ async fn metrics_count_requests_durations_activations_and_stock() {
     assert_eq!(
         sample(
             &text,
-            &format!(r#"{requests}{{action="GET_NUMBER",outcome="no_numbers"}}"#)
+            &format!(
+                r#"{requests}{{action="GET_NUMBER",outcome="no_numbers",platform="onlinesim"}}"#
+            )
         ),
         Some(1.0),
         "{text}"
@@ -77,7 +79,9 @@ async fn metrics_count_requests_durations_activations_and_stock() {
     assert_eq!(
         sample(
             &text,
-            &format!(r#"{requests}{{action="GET_SERVICES",outcome="success"}}"#)
+            &format!(
+                r#"{requests}{{action="GET_SERVICES",outcome="success",platform="onlinesim"}}"#
+            )
         ),
         Some(1.0),
         "{text}"
@@ -85,7 +89,9 @@ async fn metrics_count_requests_durations_activations_and_stock() {
     assert_eq!(
         sample(
             &text,
-            &format!(r#"{requests}{{action="FINISH_ACTIVATION",outcome="UNKNOWN_ACTIVATION"}}"#)
+            &format!(
+                r#"{requests}{{action="FINISH_ACTIVATION",outcome="UNKNOWN_ACTIVATION",platform="onlinesim"}}"#
+            )
         ),
         Some(1.0),
         "{text}"
@@ -96,12 +102,15 @@ async fn metrics_count_requests_durations_activations_and_stock() {
         "{text}"
     );
     assert_eq!(
-        sample(&text, "simrelay_get_number_duration_seconds_count"),
+        sample(
+            &text,
+            r#"simrelay_get_number_duration_seconds_count{platform="onlinesim"}"#
+        ),
         Some(2.0),
         "{text}"
     );
     assert!(
-        text.contains("simrelay_get_number_duration_seconds_bucket{le="),
+        text.contains(r#"simrelay_get_number_duration_seconds_bucket{platform="onlinesim",le="#),
         "{text}"
     );
     assert_eq!(

@@ -73,13 +73,21 @@ async fn delivery_metrics_match_what_happened() {
         "simrelay_outbox_oldest_pending_seconds",
         (RETRY_SECS + 5) as f64,
     );
-    assert_metric(&text, "simrelay_push_sms_total{outcome=\"SUCCESS\"}", 1.0);
     assert_metric(
         &text,
-        "simrelay_push_sms_total{outcome=\"NO_OPERATION\"}",
+        "simrelay_push_sms_total{outcome=\"SUCCESS\",platform=\"onlinesim\"}",
         1.0,
     );
-    assert_metric(&text, "simrelay_push_sms_total{outcome=\"HTTP_5XX\"}", 2.0);
+    assert_metric(
+        &text,
+        "simrelay_push_sms_total{outcome=\"NO_OPERATION\",platform=\"onlinesim\"}",
+        1.0,
+    );
+    assert_metric(
+        &text,
+        "simrelay_push_sms_total{outcome=\"HTTP_5XX\",platform=\"onlinesim\"}",
+        2.0,
+    );
     assert_metric(&text, "simrelay_push_sms_duration_seconds_count", 4.0);
     let sum = metric(&text, "simrelay_push_sms_duration_seconds_sum").unwrap();
     assert!(sum > 0.0 && sum < 30.0, "duration sum {sum}");
@@ -90,7 +98,15 @@ async fn delivery_metrics_match_what_happened() {
     sms_states(&text, [5.0, 2.0, 1.0, 1.0, 1.0, 0.0]);
     assert_metric(&text, "simrelay_outbox_depth", 0.0);
     assert_metric(&text, "simrelay_outbox_oldest_pending_seconds", 0.0);
-    assert_metric(&text, "simrelay_push_sms_total{outcome=\"SUCCESS\"}", 2.0);
-    assert_metric(&text, "simrelay_push_sms_total{outcome=\"HTTP_5XX\"}", 2.0);
+    assert_metric(
+        &text,
+        "simrelay_push_sms_total{outcome=\"SUCCESS\",platform=\"onlinesim\"}",
+        2.0,
+    );
+    assert_metric(
+        &text,
+        "simrelay_push_sms_total{outcome=\"HTTP_5XX\",platform=\"onlinesim\"}",
+        2.0,
+    );
     assert_metric(&text, "simrelay_push_sms_duration_seconds_count", 5.0);
 }

@@ -220,11 +220,17 @@ async fn a_slow_platform_times_out_and_is_retried() {
     assert_eq!(stored["attempts"], 2, "{stored}");
     let text = app.metrics().await;
     assert_eq!(
-        metric(&text, "simrelay_push_sms_total{outcome=\"TIMEOUT\"}"),
+        metric(
+            &text,
+            "simrelay_push_sms_total{outcome=\"TIMEOUT\",platform=\"onlinesim\"}"
+        ),
         Some(1.0)
     );
     assert_eq!(
-        metric(&text, "simrelay_push_sms_total{outcome=\"SUCCESS\"}"),
+        metric(
+            &text,
+            "simrelay_push_sms_total{outcome=\"SUCCESS\",platform=\"onlinesim\"}"
+        ),
         Some(1.0)
     );
 }
@@ -259,7 +265,7 @@ async fn a_platform_that_is_down_is_retried_until_it_comes_back() {
     assert_eq!(
         metric(
             &app.metrics().await,
-            "simrelay_push_sms_total{outcome=\"NETWORK\"}"
+            "simrelay_push_sms_total{outcome=\"NETWORK\",platform=\"onlinesim\"}"
         ),
         Some(2.0)
     );

@@ -19,7 +19,11 @@ fn requests(text: &str, endpoint: &str, outcome: &str) -> Option<f64> {
     metric(
         text,
         REQUESTS,
-        &[("endpoint", endpoint), ("outcome", outcome)],
+        &[
+            ("endpoint", endpoint),
+            ("outcome", outcome),
+            ("platform", "onlinesim"),
+        ],
     )
 }
 
