@@ -64,6 +64,11 @@ impl PullRules {
         }
     }
 
+    /// The GET_NUMBER deadline inside the engine, given the engine's own.
+    pub fn deadline_within(&self, engine: Duration) -> Duration {
+        self.deadline.map_or(engine, |own| own.min(engine))
+    }
+
     /// How NO_NUMBERS is written under these rules and `settings`.
     pub fn no_numbers_reply(&self, settings: &Settings) -> NoNumbersReply {
         self.no_numbers

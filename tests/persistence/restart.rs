@@ -2,6 +2,8 @@
 
 use std::collections::BTreeSet;
 
+use serde_json::json;
+
 use crate::support::{Api, Redis, Simrelay};
 
 async fn reserve(app: &Api, n: usize) -> Vec<(u64, u64)> {
@@ -86,4 +88,50 @@ async fn graceful_restart_keeps_every_activation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_restart_keeps_every_activation() {
     restart_keeps_activations(false).await;
+}
+
+/// An SMSHub platform beside the `[onlinesim]` section.
+const SMSHUB: &str = "[[platforms]]\nname = \"smshub\"\nprotocol = \"smshub\"\nkey = \"hub-key\"\npath = \"/smshub\"\n";
+
+#[actix_rt::test]
+async fn the_platform_of_each_activation_and_its_cancels_survive_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(dir.path());
+    let mut server = Simrelay::start_with(dir.path(), &redis.url(), 1, SMSHUB);
+    let app = server.api();
+    app.wait_ready().await;
+    let hub = |body: serde_json::Value| {
+        let app = app.clone();
+        async move { app.post("/smshub", body).await.unwrap() }
+    };
+    let get_number = json!({"action": "GET_NUMBER", "key": "hub-key", "country": "russia",
+        "operator": "any", "service": "vk", "sum": 10, "currency": 643});
+    // Three SMSHub cancels of vk, then a fourth activation left open across a crash.
+    for _ in 0..3 {
+        let (_, body) = hub(get_number.clone()).await;
+        let id = body["activationId"].as_u64().expect("a number");
+        let (_, done) = hub(json!({"action": "FINISH_ACTIVATION", "key": "hub-key",
+            "activationId": id, "status": 4}))
+        .await;
+        assert_eq!(done["status"], "SUCCESS");
+    }
+    let (_, body) = hub(get_number.clone()).await;
+    let id = body["activationId"].as_u64().expect("a number");
+    server.kill();
+    server.restart();
+    app.wait_ready().await;
+    let shown = app.admin(&format!("/admin/activations/{id}")).await;
+    assert_eq!(shown["activation"]["platform"], "smshub", "{shown}");
+    // Still SMSHub's alone to finish.
+    let (status, refused) = app.finish(id, 4).await.unwrap();
+    assert_eq!(status, 404, "{refused}");
+    let (_, done) = hub(json!({"action": "FINISH_ACTIVATION", "key": "hub-key",
+        "activationId": id, "status": 4}))
+    .await;
+    assert_eq!(done["status"], "SUCCESS");
+    // The fourth cancel ends the number for vk, on every platform.
+    let (_, none) = hub(get_number).await;
+    assert_eq!(none["status"], "NO_NUMBERS", "{none}");
+    let (_, none) = app.get_number("vk").await.unwrap();
+    assert_eq!(none["status"], "NO_NUMBERS", "{none}");
 }

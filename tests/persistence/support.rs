@@ -25,6 +25,11 @@ crate::wraps_process!(Simrelay);
 impl Simrelay {
     /// Writes a config with `sims` numbers (russia, beeline) and starts the binary.
     pub fn start(dir: &Path, redis_url: &str, sims: usize) -> Simrelay {
+        Simrelay::start_with(dir, redis_url, sims, "")
+    }
+
+    /// [`Simrelay::start`] with `extra` appended to the config (more tables).
+    pub fn start_with(dir: &Path, redis_url: &str, sims: usize, extra: &str) -> Simrelay {
         let process = Process::serve(dir, |port| {
             let mut config = format!(
                 "[server]\nlisten = \"127.0.0.1:{port}\"\n[store]\nredis_url = \"{redis_url}\"\nkey_prefix = \"t\"\ncommand_timeout = \"1s\"\nlease = \"{LEASE_SECS}s\"\n\
@@ -35,6 +40,7 @@ impl Simrelay {
                     "[[sims]]\nnumber = \"7928{i:07}\"\noperator = \"beeline\"\n"
                 ));
             }
+            config.push_str(extra);
             config
         });
         Simrelay {
@@ -79,9 +85,14 @@ impl Api {
 
     /// POSTs a v1 body; answers (HTTP status, JSON).
     pub async fn v1(&self, body: Value) -> reqwest::Result<(u16, Value)> {
+        self.post("/onlinesim/v1", body).await
+    }
+
+    /// POSTs a body to a platform's path; answers (HTTP status, JSON).
+    pub async fn post(&self, path: &str, body: Value) -> reqwest::Result<(u16, Value)> {
         let r = self
             .http
-            .post(self.url("/onlinesim/v1"))
+            .post(self.url(path))
             .timeout(Duration::from_secs(15))
             .json(&body)
             .send()

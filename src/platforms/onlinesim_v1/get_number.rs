@@ -18,7 +18,7 @@ use crate::fields::{self, IntOrText};
 use crate::state::AppState;
 
 /// Extra time the edge waits beyond the engine's own deadline before giving up.
-const EDGE_MARGIN: Duration = Duration::from_millis(500);
+pub(super) const EDGE_MARGIN: Duration = Duration::from_millis(500);
 
 /// The operator word that asks for any operator.
 const ANY: &str = "any";

@@ -57,8 +57,8 @@ pub struct PullPlatform {
 impl PullPlatform {
     /// The GET_NUMBER deadline inside the engine for this platform.
     fn deadline(&self, state: &AppState) -> Duration {
-        let engine = state.settings.engine.get_number_deadline;
-        self.rules.deadline.map_or(engine, |own| own.min(engine))
+        self.rules
+            .deadline_within(state.settings.engine.get_number_deadline)
     }
 }
 
@@ -185,4 +185,35 @@ fn authenticate(
         "wrong key"
     };
     Err(ApiError::unauthorized(Code::BAD_KEY, why))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::platforms::smshub;
+
+    /// The deadline inside the engine: SMSHub's own 2 s (3 s end to end with the edge's
+    /// margin) unless the engine's is shorter; OnlineSIM's is the engine's.
+    #[test]
+    fn smshub_answers_within_its_own_deadline() {
+        let within = |rules: &PullRules, engine: Duration| rules.deadline_within(engine);
+        assert_eq!(
+            within(&smshub::RULES, Duration::from_secs(3)),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            within(&smshub::RULES, Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            within(&RULES, Duration::from_secs(3)),
+            Duration::from_secs(3)
+        );
+        assert!(
+            smshub::RULES.deadline.unwrap_or_default() + get_number::EDGE_MARGIN
+                <= Duration::from_secs(3)
+        );
+    }
 }

@@ -3,8 +3,8 @@
 //! our-side filtering, delivery metrics, delivery across a SIGKILL with Redis, and nothing
 //! pushed again after SUCCESS (SIGTERM mid-push, Redis refusing or stalling writes).
 
-mod helpers;
-mod platform;
+pub(crate) mod helpers;
+pub(crate) mod platform;
 
 mod banks;
 mod confirmed;

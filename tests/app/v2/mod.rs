@@ -4,7 +4,7 @@
 //! across a SIGKILL with Redis. Everything talks to a recording fake v2 server; time moves only
 //! with a manual clock, except where real timers are the point (batching, restart).
 
-mod fake;
+pub(crate) mod fake;
 mod filtering;
 mod helpers;
 

@@ -1,0 +1,97 @@
+//! An OnlineSIM v2 platform beside SMSHub: each with banks of its own. The v2 platform lists only
+//! its banks' SIMs and gets the SMS of the SIMs it lists; SMSHub sells only its banks' SIMs and
+//! gets the SMS of its activations.
+
+use std::time::Duration;
+
+use serde_json::json;
+use simrelay::config::{RawPlatform, Secret};
+
+use super::smshub::{FakeSmsHub, Hub};
+use crate::delivery::helpers::{new_clock, settings, TestApp, RETRY_SECS};
+use crate::kit::app;
+use crate::v2::fake::{Endpoint, FakeV2};
+
+const V2_KEY: &str = "test-v2-bearer";
+/// SIMs of the v2 platform's bank, SMSHub's bank, and a bank nobody sells.
+const LISTED: u64 = 79281000001;
+const HUBS: u64 = 79281000002;
+const NOBODYS: u64 = 79281000003;
+
+#[actix_rt::test]
+async fn a_v2_platform_lists_and_hears_only_its_banks_sims() {
+    let clock = new_clock();
+    let v2 = FakeV2::start(Some(clock.clone())).await;
+    let hub_fake = FakeSmsHub::start(clock.clone()).await;
+    let mut s = settings(Vec::new());
+    // No `[onlinesim]` platform: its key is not set.
+    s.onlinesim.api_key = Secret::default();
+    s.onlinesim.v2_debounce = Duration::from_secs(3);
+    s.platforms.push(RawPlatform {
+        name: "os-v2".into(),
+        protocol: "onlinesim-v2".into(),
+        key: Secret::new(V2_KEY),
+        push_url: Some(v2.url()),
+        banks: Some(vec!["rack-v2".into()]),
+        ..RawPlatform::default()
+    });
+    let mut hub_entry = hub_fake.platform();
+    hub_entry.banks = Some(vec!["rack-hub".into()]);
+    s.platforms.push(hub_entry);
+    let running = app::start_in_memory(s, clock.clone()).await;
+    let sync = running
+        .v2_sync
+        .clone()
+        .expect("the v2 platform's list task");
+    let app = TestApp {
+        address: running.address,
+        clock,
+        engine: running.engine,
+        client: app::client(),
+        settings: running.settings,
+    };
+    assert_eq!(app.settings.platforms.len(), 2);
+    app.bank_lists("rack-v2", &[LISTED]).await;
+    app.bank_lists("rack-hub", &[HUBS]).await;
+    app.bank_lists("rack-other", &[NOBODYS]).await;
+
+    // The v2 list holds its bank's SIM only, sent with its own key.
+    app.advance(10);
+    sync.tick().await;
+    let list = v2.last(Endpoint::SendNumbersOnline);
+    assert_eq!(list.numbers(), vec![format!("+{LISTED}")]);
+    assert_eq!(
+        list.header("authorization"),
+        Some(format!("Bearer {V2_KEY}").as_str())
+    );
+
+    // SMSHub sells its bank's SIM only.
+    let hub = Hub::of(&app);
+    assert_eq!(hub.services().await["russia"]["any"]["vk"], 1);
+    let (number, hub_id) = hub.reserve("russia", "any", "vk").await;
+    assert_eq!(number, HUBS);
+    hub.assert_no_numbers("russia", "any", "vk").await;
+
+    // Each SMS goes to its own platform; a SIM nobody sells keeps its SMS.
+    let (listed_sms, none) = app.sms_to(LISTED, "VK", "VK: 11111").await;
+    assert_eq!(none, None);
+    let (hub_sms, activation) = app.sms_to(HUBS, "VK", "VK: 22222").await;
+    assert_eq!(activation, Some(hub_id));
+    let (nobodys_sms, _) = app.sms_to(NOBODYS, "VK", "VK: 33333").await;
+    app.settle().await;
+    let added = v2.requests_to(Endpoint::AddMessage);
+    assert_eq!(added.len(), 1, "{added:#?}");
+    assert_eq!(added[0].json["message"], "VK: 11111");
+    let pushed = hub_fake.pushes();
+    assert_eq!(pushed.len(), 1, "{pushed:#?}");
+    assert_eq!(pushed[0]["text"], "VK: 22222");
+    assert_eq!(app.admin_sms(listed_sms).await["platform"], "os-v2");
+    assert_eq!(app.admin_sms(hub_sms).await["platform"], "smshub");
+    let kept = app.admin_sms(nobodys_sms).await;
+    assert_eq!(kept["state"], "unmatched", "{kept}");
+    assert!(kept.get("platform").is_none(), "{kept}");
+    app.advance_and_settle(10 * RETRY_SECS).await;
+    assert_eq!(v2.requests_to(Endpoint::AddMessage).len(), 1);
+    assert_eq!(hub_fake.pushes().len(), 1);
+    assert_eq!(json!(v2.count(Endpoint::AddMessages)), json!(0));
+}
