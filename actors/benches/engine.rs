@@ -8,6 +8,10 @@
 //!   tell the engine's own scaling from the MemoryStore's.
 //! * `get_services/<sims>x50`: `Engine::stock()` with 50 offered services, 4 operators and some
 //!   numbers exhausted, at 1k SIMs (baseline) and 1M SIMs.
+//! * `platforms/<banks>/<scope>`: the reserve + refund cycle of `reserve_finish` on 100k SIMs
+//!   spread over 1 bank (the baseline) or 1024 banks (`MAX_BANKS`), for a platform that sells
+//!   every bank (`every`) or 64 of them (`64`), and `platforms/stock/<banks>/<scope>`: that
+//!   platform's GET_SERVICES (`Engine::stock_of`) on the same pools: what selling per bank costs.
 //! * `reference/hash_lookup/<entries>`: one random lookup in a std `HashMap` of 72-byte values
 //!   with 1k or 1M entries: what a cache- and TLB-cold access costs on this machine.
 //!
@@ -131,10 +135,18 @@ fn request() -> NumberRequest {
 
 /// `iters` sequential reserve + refund cycles; the elapsed time of all of them.
 async fn cycles(engine: &Engine, iters: u64) -> Duration {
+    cycles_as(engine, iters, &simrelay_actors::BankScope::Every).await
+}
+
+/// [`cycles`] for a platform that sells the SIMs of `banks`.
+async fn cycles_as(engine: &Engine, iters: u64, banks: &simrelay_actors::BankScope) -> Duration {
     let started = Instant::now();
     for _ in 0..iters {
         let reservation = engine
-            .get_number(request())
+            .get_number(NumberRequest {
+                banks: banks.clone(),
+                ..request()
+            })
             .await
             .expect("engine answers")
             .expect("a number is free");
@@ -206,9 +218,6 @@ fn stock_engine(count: usize, offered: usize) -> (SystemRunner, Engine) {
             }
             for k in 0..count / 10 {
                 let request = NumberRequest {
-                    platform: simrelay_actors::domain::PlatformName::onlinesim(),
-                    banks: simrelay_actors::BankScope::Every,
-                    deadline: None,
                     service: names[k % names.len()].clone(),
                     ..request()
                 };
@@ -251,6 +260,51 @@ fn get_services(c: &mut Criterion) {
     group.finish();
 }
 
+fn platforms(c: &mut Criterion) {
+    use simrelay_actors::domain::BankName;
+    use simrelay_actors::BankScope;
+    let mut group = c.benchmark_group("platforms");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    let bank = |i: usize| BankName::parse(&format!("bank{i}")).expect("valid bank");
+    for banks in [1usize, simrelay_actors::MAX_BANKS] {
+        let sims: Vec<SimSpec> = config_sims(100_000)
+            .into_iter()
+            .enumerate()
+            .map(|(i, spec)| SimSpec {
+                bank: Some(bank(i % banks)),
+                ..spec
+            })
+            .collect();
+        let system = System::new();
+        let engine = system
+            .block_on(Engine::start(
+                Arc::new(MemoryStore::new()),
+                Arc::new(SystemClock),
+                settings(4),
+                sims,
+            ))
+            .expect("engine starts");
+        let scopes = [
+            ("every", BankScope::Every),
+            ("64", BankScope::only((0..64.min(banks)).map(bank))),
+        ];
+        for (name, scope) in &scopes {
+            group.bench_function(BenchmarkId::new(format!("{banks}"), name), |b| {
+                b.iter_custom(|iters| system.block_on(cycles_as(&engine, iters, scope)))
+            });
+            group.bench_function(BenchmarkId::new(format!("stock/{banks}"), name), |b| {
+                b.iter(|| std::hint::black_box(engine.stock_of(scope)))
+            });
+        }
+        drop(engine);
+        drop(system);
+    }
+    group.finish();
+}
+
 /// A 72-byte value, about the size of an availability-index listing.
 type Payload = [u64; 9];
 
@@ -277,7 +331,7 @@ fn reference(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, reserve_finish, get_services, reference);
+criterion_group!(benches, reserve_finish, get_services, platforms, reference);
 
 /// Cycles per timed block of the interleaved check.
 const BLOCK: u64 = 2_000;

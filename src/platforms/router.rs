@@ -2,10 +2,11 @@
 //! in that platform's shape.
 //!
 //! An SMS names its platform (its activation's, or the v2 platform that lists its SIM); records
-//! written before platforms had names go to their activation's platform. An SMS whose platform
-//! has no sink here (no `push_url`, or a platform gone from the config) stays pending and is
-//! tried again every retry interval, its `last_error` saying why, so that setting the webhook
-//! (or restoring the platform) delivers it.
+//! written before platforms had names go to their activation's platform, or (v2, no activation)
+//! to `onlinesim`, the only platform there was. An SMS whose platform has no sink here (no
+//! `push_url`, or a platform gone from the config) stays pending and is tried again every retry
+//! interval, its `last_error` saying why, so that setting the webhook (or restoring the
+//! platform) delivers it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,11 +39,16 @@ impl SmsSink for Router {
         sms: &SmsRecord,
         activation: Option<&ActivationRecord>,
     ) -> BoxFuture<'static, DeliveryOutcome> {
-        let platform = sms.platform.as_ref().or(activation.map(|a| &a.platform));
-        match platform.map(|p| (p, self.sinks.get(p))) {
-            Some((_, Some(sink))) => sink.deliver(sms, activation),
-            Some((name, None)) => {
-                let reason = format!("platform {name} has no SMS webhook configured here");
+        let onlinesim = PlatformName::onlinesim();
+        let platform = sms
+            .platform
+            .as_ref()
+            .or(activation.map(|a| &a.platform))
+            .unwrap_or(&onlinesim);
+        match self.sinks.get(platform) {
+            Some(sink) => sink.deliver(sms, activation),
+            None => {
+                let reason = format!("platform {platform} has no SMS webhook configured here");
                 Box::pin(async move {
                     DeliveryOutcome::Retry {
                         reason,
@@ -50,11 +56,6 @@ impl SmsSink for Router {
                     }
                 })
             }
-            None => Box::pin(async {
-                DeliveryOutcome::Terminal {
-                    reason: "the SMS belongs to no platform".to_owned(),
-                }
-            }),
         }
     }
 }

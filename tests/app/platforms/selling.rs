@@ -360,3 +360,23 @@ async fn the_onlinesim_shorthand_alone_is_the_platform_onlinesim() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[actix_rt::test]
+async fn sms_of_a_platform_without_a_webhook_wait_and_go_nowhere_else() {
+    let (app, onlinesim, hub_fake) = both(sims(1), |_, hub| hub.push_url = None).await;
+    let hub = Hub::of(&app);
+    let (number, _) = hub.reserve("russia", "any", "vk").await;
+    let (sms_id, _) = app.sms_to(number, "VK", "VK: 12345").await;
+    app.settle().await;
+    app.advance_and_settle(RETRY_SECS).await;
+    let kept = app.admin_sms(sms_id).await;
+    assert_eq!(kept["state"], "pending", "{kept}");
+    assert!(
+        kept["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("smshub has no SMS webhook")),
+        "{kept}"
+    );
+    assert_eq!(onlinesim.count(), 0, "sent to another platform's webhook");
+    assert_eq!(hub_fake.webhook.count(), 0);
+}
