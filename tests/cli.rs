@@ -188,6 +188,77 @@ fn serve_refuses_a_bad_config_without_starting() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("listen"));
 }
 
+/// OnlineSIM (the `[onlinesim]` section) and SMSHub, as README's "Selling on several platforms".
+const TWO_PLATFORMS: &str = r#"
+[onlinesim]
+api_key = "onlinesim-secret-key"
+push_sms_url = "https://partner-api.example/v1/PUSH_SMS"
+
+[[platforms]]
+name = "smshub"
+protocol = "smshub"
+key = "smshub-secret-key"
+path = "/smshub"
+push_url = "https://agent.example/agent/api/sms"
+services = { tg = "telegram" }
+banks = ["bank2"]
+"#;
+
+#[test]
+fn check_config_accepts_two_platforms_and_masks_their_keys() {
+    let (ok, stdout, stderr) = check(TWO_PLATFORMS, &[]);
+    assert!(ok, "{stderr}");
+    assert!(
+        !stdout.contains("smshub-secret-key") && !stdout.contains("onlinesim-secret-key"),
+        "{stdout}"
+    );
+    let platforms = stdout.split("[[platforms]]").skip(1).collect::<Vec<_>>();
+    assert_eq!(platforms.len(), 2, "{stdout}");
+    assert!(platforms[0].contains("name = \"onlinesim\""), "{stdout}");
+    assert!(
+        platforms[0].contains("path = \"/onlinesim/v1\""),
+        "{stdout}"
+    );
+    assert!(platforms[1].contains("name = \"smshub\""), "{stdout}");
+    assert!(platforms[1].contains("protocol = \"smshub\""), "{stdout}");
+    assert!(platforms[1].contains("path = \"/smshub\""), "{stdout}");
+    assert!(platforms[1].contains("tg = \"telegram\""), "{stdout}");
+    for p in &platforms {
+        assert!(p.contains("key = \"***\""), "{stdout}");
+    }
+}
+
+#[test]
+fn check_config_refuses_platforms_that_clash_naming_the_key() {
+    let cases = [
+        // A second platform on the first one's path.
+        (
+            TWO_PLATFORMS.replace("path = \"/smshub\"", "path = \"/onlinesim/v1\""),
+            "platforms[0].path",
+        ),
+        // A v2 platform whose banks another platform sells too.
+        (
+            format!(
+                "{}\n[[platforms]]\nname = \"os2\"\nprotocol = \"onlinesim-v2\"\nkey = \"k\"\n\
+                 push_url = \"https://v2.example\"\nbanks = [\"bank2\", \"bank3\"]\n",
+                TWO_PLATFORMS.replace("api_key = \"onlinesim-secret-key\"", "")
+            ),
+            "platforms[1].banks",
+        ),
+        // Under a path simrelay serves itself.
+        (
+            TWO_PLATFORMS.replace("path = \"/smshub\"", "path = \"/admin/smshub\""),
+            "platforms[0].path",
+        ),
+    ];
+    for (text, key) in cases {
+        let (ok, stdout, stderr) = check(&text, &[]);
+        assert!(!ok, "{key}: accepted:\n{stdout}");
+        assert!(stderr.contains(key), "{key}: {stderr}");
+        assert!(!stderr.contains("secret-key"), "{stderr}");
+    }
+}
+
 /// Every variable a simrelay command reads besides the config overrides: the gammu hook's own
 /// and the message gammu-smsd hands it. An operator sets the hook's for gammu-smsd, and the same
 /// environment may well reach `serve`.

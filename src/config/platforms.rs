@@ -181,6 +181,9 @@ impl Platform {
     }
 }
 
+/// How errors name the `[onlinesim]` shorthand among the platforms.
+const SHORTHAND: &str = "[onlinesim]";
+
 /// Paths of the other surfaces: a platform path under one of them would be shadowed or shadow.
 const RESERVED: [&str; 6] = [
     "/gateway", "/admin", "/healthz", "/readyz", "/metrics", "/status",
@@ -197,7 +200,7 @@ pub(super) fn parse(
 ) -> anyhow::Result<Vec<Platform>> {
     let mut platforms: Vec<(String, Platform)> = Vec::new();
     if entries.is_empty() || !onlinesim.api_key.is_empty() {
-        platforms.push(("[onlinesim]".to_owned(), Platform::shorthand(onlinesim)));
+        platforms.push((SHORTHAND.to_owned(), Platform::shorthand(onlinesim)));
     }
     for (i, raw) in entries.into_iter().enumerate() {
         let at = format!("platforms[{i}]");
@@ -222,10 +225,17 @@ pub(super) fn parse(
             let push = |x: &Platform| x.protocol == Protocol::OnlineSimV2;
             if (push(p) || push(q)) && p.banks.overlaps(&q.banks) {
                 let (v2, other) = if push(p) { (p, q) } else { (q, p) };
+                // The shorthand has no `banks`: it sells (or lists) every bank.
+                let fix = if *other_at == SHORTHAND {
+                    "the [onlinesim] section sells every bank: write OnlineSIM as a \
+                     [[platforms]] entry with its own `banks` and leave onlinesim.api_key empty"
+                } else {
+                    "give both a `banks` list, without common banks; absent means every bank"
+                };
                 bail!(
                     "{at}.banks: platform {:?} (onlinesim-v2) lists SIMs that platform {:?} may \
                      sell too; a v2 platform allocates its SIMs itself, so its banks must be its \
-                     alone (give both a `banks` list, without common banks; absent means every bank)",
+                     alone ({fix})",
                     v2.name.as_str(),
                     other.name.as_str()
                 );
@@ -301,6 +311,18 @@ impl RawPlatform {
             }
             services.inbound.insert(theirs.clone(), ours.clone());
             services.out.insert(ours, theirs);
+        }
+        // A platform name that is also one of our services keeping its own name there would
+        // stand for two of our services at once.
+        for (ours, theirs) in &services.out {
+            if theirs != ours && offered.contains(theirs) && !services.out.contains_key(theirs) {
+                bail!(
+                    "{at}.services.{ours}: {:?} is also an offered service that keeps its name \
+                     on this platform, so the name would stand for two services (map that \
+                     service to another name too, or choose another name)",
+                    theirs.as_str()
+                );
+            }
         }
         let push_url = self
             .push_url
