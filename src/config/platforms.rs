@@ -301,6 +301,12 @@ impl RawPlatform {
                     ours.as_str()
                 );
             }
+            if services.out.contains_key(&ours) {
+                bail!(
+                    "{key}: {:?} is mapped twice (names are not case-sensitive)",
+                    ours.as_str()
+                );
+            }
             let theirs = ServiceName::parse(theirs).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
             if let Some(first) = services.inbound.get(&theirs) {
                 bail!(

@@ -472,6 +472,13 @@ fn a_services_map_names_offered_services_and_maps_each_name_once() {
     )));
     assert!(e.contains("platforms[0].services.tg"), "{e}");
     assert!(e.contains("two services"), "{e}");
+    // One of our services, mapped twice (names are not case-sensitive).
+    let e = refused(&with_platforms(&hub(
+        "hub",
+        "/hub",
+        "services = { tg = \"telegram\", TG = \"tgram\" }\n",
+    )));
+    assert!(e.contains("mapped twice"), "{e}");
     // Swapped names are fine: each platform name still maps one service.
     let s = parsed(&with_platforms(&hub(
         "hub",

@@ -60,10 +60,14 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
                 .store_down_reason()
                 .map(|r| format!("store unavailable: {r}"))
         })
+        // A v2 account problem stops only v2; while a platform calls us, taking the process out
+        // of its load balancer would stop selling there too (the metric still says it).
         .or_else(|| {
-            v2_problem.map(|(name, code)| {
-                format!("OnlineSIM v2 refuses our account: {code} (platform {name})")
-            })
+            v2_problem
+                .filter(|_| !sells_to_callers(&state))
+                .map(|(name, code)| {
+                    format!("OnlineSIM v2 refuses our account: {code} (platform {name})")
+                })
         });
     match reason {
         None => json_response(StatusCode::OK, &json!({"status": "ready"})),
@@ -88,4 +92,9 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text))
+}
+
+/// Whether some platform calls us (OnlineSIM v1, SMSHub).
+fn sells_to_callers(state: &AppState) -> bool {
+    state.settings.platforms.iter().any(|p| p.path().is_some())
 }

@@ -24,6 +24,16 @@ use crate::metrics::Metrics;
 /// Where OnlineSIM's number ids are kept (`ids` of sendNumbersOnline / addNumber).
 pub const IDS_KEY: &str = "v2_ids";
 
+/// Where a v2 platform's ids are kept: [`IDS_KEY`] for `onlinesim` (as always), `v2_ids:<name>`
+/// for any other, so that two v2 platforms never write over each other's ids.
+pub fn ids_key(platform: &str) -> String {
+    if platform == simrelay_actors::domain::PlatformName::onlinesim().as_str() {
+        IDS_KEY.to_owned()
+    } else {
+        format!("{IDS_KEY}:{platform}")
+    }
+}
+
 /// Longest back-off after failures.
 const MAX_BACKOFF: TimeDelta = TimeDelta::minutes(10);
 
@@ -286,9 +296,10 @@ impl ListSync {
         if ids.is_empty() {
             return;
         }
+        let key = ids_key(self.client.platform());
         let mut kept: super::client::Ids = self
             .engine
-            .meta(IDS_KEY)
+            .meta(&key)
             .and_then(|v| serde_json::from_str(&v).ok())
             .unwrap_or_default();
         for (number, id) in ids {
@@ -298,7 +309,7 @@ impl ListSync {
             };
         }
         let encoded = serde_json::to_string(&kept).unwrap_or_default();
-        if let Err(e) = self.engine.put_meta(IDS_KEY, encoded).await {
+        if let Err(e) = self.engine.put_meta(&key, encoded).await {
             tracing::warn!(error = %e, "cannot store OnlineSIM's number ids");
         }
     }
