@@ -45,11 +45,16 @@ enum Command {
         /// The inbox ids gammu-smsd passes.
         inbox_ids: Vec<String>,
     },
-    /// OnlineSIM v2 requests run by hand (they use the config's v2_base_url and api_key).
+    /// OnlineSIM v2 requests run by hand (they use the config's v2_base_url and api_key, or
+    /// those of an `onlinesim-v2` `[[platforms]]` entry).
     V2 {
         /// Config file (default: config/simrelay.toml if present, else built-in defaults).
         #[arg(long, global = true)]
         config: Option<PathBuf>,
+        /// The `onlinesim-v2` platform to ask (default: the `[onlinesim]` section's v2_base_url,
+        /// else the only `onlinesim-v2` entry).
+        #[arg(long, global = true)]
+        platform: Option<String>,
         #[command(subcommand)]
         request: V2Request,
     },
@@ -216,14 +221,39 @@ enum V2Request {
 }
 
 /// Runs one v2 request and prints its table.
-fn v2_request(config: Option<PathBuf>, request: V2Request) -> anyhow::Result<String> {
+fn v2_request(
+    config: Option<PathBuf>,
+    platform: Option<&str>,
+    request: V2Request,
+) -> anyhow::Result<String> {
+    use crate::config::Side;
     use crate::platforms::onlinesim_v2::{cli, client::V2Client};
     let (settings, _) = Settings::load(config.as_deref())?;
     let o = &settings.onlinesim;
-    let endpoint = o
-        .v2_endpoint()
-        .ok_or_else(|| anyhow::anyhow!("onlinesim.v2_base_url is not set"))?;
-    let client = V2Client::new(endpoint, o.api_key.clone())?;
+    let entries: Vec<_> = settings
+        .platforms
+        .iter()
+        .filter_map(|p| match &p.side {
+            Side::Push(v2) => Some((p.name.as_str(), &v2.endpoint, &p.key)),
+            Side::Pull { .. } => None,
+        })
+        .collect();
+    let (endpoint, key) = match platform {
+        Some(name) => entries
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, endpoint, key)| (*endpoint, (*key).clone()))
+            .ok_or_else(|| {
+                anyhow::anyhow!("no onlinesim-v2 platform named {name:?} in the config")
+            })?,
+        None => match (o.v2_endpoint(), entries.as_slice()) {
+            (Some(endpoint), _) => (endpoint, o.api_key.clone()),
+            (None, [(_, endpoint, key)]) => (*endpoint, (*key).clone()),
+            (None, []) => anyhow::bail!("onlinesim.v2_base_url is not set"),
+            (None, _) => anyhow::bail!("several onlinesim-v2 platforms: name one with --platform"),
+        },
+    };
+    let client = V2Client::new(endpoint, key)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -320,7 +350,11 @@ pub fn run() -> ExitCode {
                 }
             }
         }
-        Command::V2 { config, request } => match v2_request(config, request) {
+        Command::V2 {
+            config,
+            platform,
+            request,
+        } => match v2_request(config, platform.as_deref(), request) {
             Ok(table) => {
                 say(&table);
                 ExitCode::SUCCESS

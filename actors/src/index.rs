@@ -1,7 +1,8 @@
-//! The availability index: which numbers can be issued, grouped by country and operator.
+//! The availability index: which numbers can be issued, grouped by country, bank and operator.
 //!
 //! NumberActors push their facts here on every transition; the Dispatcher picks candidates from
-//! it and GET_SERVICES reads its counters. Per pool (country, operator) it keeps the set of free
+//! it and GET_SERVICES reads its counters. Per pool (country, bank, operator; bank before operator
+//! so that a platform selling some banks visits only theirs) it keeps the set of free
 //! numbers ordered as digit strings, so an exclusion prefix is a range to jump over, plus, per
 //! service, how many of those free numbers are exhausted for it: the stock of a service is
 //! `free - exhausted`, a subtraction, never a scan.
@@ -88,9 +89,10 @@ impl Pool {
     }
 }
 
-/// A country's pools, one per (operator, bank): a platform that sells only some banks counts and
-/// picks only from theirs.
-type Operators = BTreeMap<(Option<OperatorName>, BankName), Pool>;
+/// One bank's pools in a country, one per operator.
+type Operators = BTreeMap<Option<OperatorName>, Pool>;
+/// A country's pools, bank first: a platform that sells only some banks visits only theirs.
+type Banks = BTreeMap<BankName, Operators>;
 
 /// Stock per service, in the order of the offered list.
 pub type ServiceCounts = Vec<(ServiceName, u32)>;
@@ -129,7 +131,7 @@ impl Stock {
 /// See the module documentation.
 pub(crate) struct AvailabilityIndex {
     offered: Vec<ServiceName>,
-    countries: BTreeMap<CountryName, Operators>,
+    countries: BTreeMap<CountryName, Banks>,
     /// Boxed: a million entries, half the buckets empty after a resize, hold a pointer each.
     listings: FastMap<Msisdn, Box<Listing>>,
     /// Rotates the starting pool of `any` requests so load spreads over operators.
@@ -320,28 +322,39 @@ impl AvailabilityIndex {
         banks: &BankScope,
         tried: &[Msisdn],
     ) -> Option<Msisdn> {
-        let operators = self.countries.get_mut(country)?;
+        let banks_here = self.countries.get_mut(country)?;
         let rotation = self.rotation;
         self.rotation = self.rotation.wrapping_add(1);
         let listings = &self.listings;
-        let mut pools: Vec<&mut Pool> = operators
-            .iter_mut()
-            .filter(|((op, bank), _)| {
-                operator.is_none_or(|name| op.as_ref() == Some(name)) && banks.allows(bank)
+        let count: usize = scoped(banks_here.iter(), banks)
+            .map(|operators| match operator {
+                None => operators.len(),
+                Some(name) => operators
+                    .keys()
+                    .filter(|op| op.as_ref() == Some(name))
+                    .count(),
             })
-            .map(|(_, p)| p)
-            .collect();
-        let count = pools.len();
+            .sum();
         if count == 0 {
             return None;
         }
-        pools.rotate_left(rotation % count);
-        let picked = pools.into_iter().find_map(|pool| {
+        // Start at a rotating pool so that `any` requests spread over operators and banks.
+        let start = rotation % count;
+        let mut try_pool = |pool: &mut Pool| {
             if pool.stock(service) == 0 {
                 return None;
             }
             pick(pool, listings, service, exclusions, tried)
-        })?;
+        };
+        let first = pools_of(banks_here, banks, operator)
+            .skip(start)
+            .find_map(&mut try_pool);
+        let picked = match first {
+            Some(picked) => picked,
+            None => pools_of(banks_here, banks, operator)
+                .take(start)
+                .find_map(&mut try_pool)?,
+        };
         self.remove(picked);
         if let Some(listing) = self.listings.get_mut(&picked) {
             listing.pending = true;
@@ -444,36 +457,44 @@ impl AvailabilityIndex {
         let countries = self
             .countries
             .iter()
-            .filter_map(|(country, pools)| {
+            .filter_map(|(country, banks_here)| {
                 let mut any: ServiceCounts = self.offered.iter().map(|s| (s.clone(), 0)).collect();
-                let mut named: Vec<(OperatorName, ServiceCounts)> = Vec::new();
+                // Few operators per country: a short list beats a map here.
+                let mut named: Vec<(&OperatorName, Vec<u32>)> = Vec::new();
                 let mut seen = false;
-                // Pools are ordered by operator, then bank: one operator's banks are adjacent.
-                for ((operator, bank), pool) in pools {
-                    if !banks.allows(bank) {
-                        continue;
-                    }
+                for operators in in_scope(banks_here, banks) {
                     seen = true;
-                    let counts = self.offered.iter().map(|s| pool.stock(s));
-                    for (total, c) in any.iter_mut().zip(counts.clone()) {
-                        total.1 = total.1.saturating_add(c);
-                    }
-                    let Some(op) = operator else { continue };
-                    match named.last_mut() {
-                        Some((last, sums)) if *last == *op => {
-                            for (total, c) in sums.iter_mut().zip(counts) {
+                    for (operator, pool) in operators {
+                        let at = operator.as_ref().map(|op| {
+                            match named.iter().position(|(known, _)| *known == op) {
+                                Some(at) => at,
+                                None => {
+                                    named.push((op, vec![0; self.offered.len()]));
+                                    named.len() - 1
+                                }
+                            }
+                        });
+                        // One stock read per service, added to `any` and to the operator.
+                        for (i, service) in self.offered.iter().enumerate() {
+                            let c = pool.stock(service);
+                            if let Some(total) = any.get_mut(i) {
                                 total.1 = total.1.saturating_add(c);
                             }
+                            if let Some(total) = at.and_then(|at| named[at].1.get_mut(i)) {
+                                *total = total.saturating_add(c);
+                            }
                         }
-                        _ => named.push((
-                            op.clone(),
-                            self.offered.iter().cloned().zip(counts).collect(),
-                        )),
                     }
                 }
+                named.sort_unstable_by(|a, b| a.0.cmp(b.0));
                 seen.then(|| StockCountry {
                     country: country.clone(),
-                    operators: named,
+                    operators: named
+                        .into_iter()
+                        .map(|(op, sums)| {
+                            (op.clone(), self.offered.iter().cloned().zip(sums).collect())
+                        })
+                        .collect(),
                     any,
                 })
             })
@@ -482,13 +503,57 @@ impl AvailabilityIndex {
     }
 }
 
+/// The values of `banks` (a country's banks, in name order) whose bank `scope` sells. For a scope
+/// of some banks both sides are sorted by name: one merge, no lookup per bank.
+fn scoped<'a, T: 'a>(
+    banks: impl Iterator<Item = (&'a BankName, T)> + 'a,
+    scope: &'a BankScope,
+) -> impl Iterator<Item = T> + 'a {
+    let mut wanted = match scope {
+        BankScope::Every => None,
+        BankScope::Only(set) => Some(set.iter().peekable()),
+    };
+    banks.filter_map(move |(bank, value)| {
+        let Some(wanted) = wanted.as_mut() else {
+            return Some(value);
+        };
+        while wanted.next_if(|w| *w < bank).is_some() {}
+        wanted.next_if(|w| *w == bank).map(|_| value)
+    })
+}
+
+/// The operators of each of a country's banks that `scope` sells.
+fn in_scope<'a>(
+    banks_here: &'a Banks,
+    scope: &'a BankScope,
+) -> impl Iterator<Item = &'a Operators> {
+    scoped(banks_here.iter(), scope)
+}
+
+/// The pools a request may pick from: those of the banks `scope` sells, of `operator` (any when
+/// `None`), in bank then operator order.
+fn pools_of<'a>(
+    banks_here: &'a mut Banks,
+    scope: &'a BankScope,
+    operator: Option<&'a OperatorName>,
+) -> impl Iterator<Item = &'a mut Pool> {
+    scoped(banks_here.iter_mut(), scope).flat_map(move |operators| {
+        operators
+            .iter_mut()
+            .filter(move |(op, _)| operator.is_none_or(|name| op.as_ref() == Some(name)))
+            .map(|(_, pool)| pool)
+    })
+}
+
 /// The pool of a (country, operator, bank), created on first use. A free function so that callers
 /// can hold a listing (a disjoint field) while they change its pool.
-fn pool_in<'a>(countries: &'a mut BTreeMap<CountryName, Operators>, facts: &Facts) -> &'a mut Pool {
+fn pool_in<'a>(countries: &'a mut BTreeMap<CountryName, Banks>, facts: &Facts) -> &'a mut Pool {
     countries
         .entry(facts.country.clone())
         .or_default()
-        .entry((facts.operator.clone(), facts.bank.clone()))
+        .entry(facts.bank.clone())
+        .or_default()
+        .entry(facts.operator.clone())
         .or_default()
 }
 

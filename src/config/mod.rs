@@ -113,7 +113,12 @@ pub struct Settings {
     pub log: LogSettings,
     /// SIMs that are always online, as written.
     pub sims: Vec<SimEntry>,
+    /// The `[[platforms]]` entries as written (keys masked): what `check-config` prints, so that
+    /// its output reads back as the same config.
+    #[serde(rename = "platforms", skip_serializing_if = "Vec::is_empty")]
+    platform_entries: Vec<RawPlatform>,
     /// Every platform sold on, the `[onlinesim]` shorthand included when it applies.
+    #[serde(skip)]
     pub platforms: Vec<Platform>,
     /// The same SIMs as the engine takes them (countries derived).
     #[serde(skip)]
@@ -270,6 +275,7 @@ impl RawSettings {
         if services.offered.is_empty() && !onlinesim.rent {
             bail!("services.offered is empty: nothing would be sold");
         }
+        let platform_entries = platforms.clone();
         let platforms = platforms::parse(
             platforms,
             &onlinesim,
@@ -299,6 +305,7 @@ impl RawSettings {
             filtering,
             log,
             sims,
+            platform_entries,
             platforms,
             sim_specs,
             operators,

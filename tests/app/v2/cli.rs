@@ -235,3 +235,54 @@ async fn check_config_refuses_v2_without_an_api_key() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("api_key"), "{stderr}");
 }
+
+#[actix_rt::test]
+async fn a_v2_platform_entry_is_asked_by_name_with_its_own_key() {
+    let fake = FakeV2::start(None).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("simrelay.toml");
+    let entry = |name: &str, key: &str, bank: &str| {
+        format!(
+            "[[platforms]]\nname = \"{name}\"\nprotocol = \"onlinesim-v2\"\nkey = \"{key}\"\npush_url = \"{}\"\nbanks = [\"{bank}\"]\n",
+            fake.url()
+        )
+    };
+    std::fs::write(
+        &path,
+        format!(
+            "[onlinesim]\nv2_timeout = \"5s\"\n[log]\nfilter = \"warn\"\n{}{}",
+            entry("east", "east-key", "b1"),
+            entry("west", "west-key", "b2")
+        ),
+    )
+    .expect("write the config");
+    // Two v2 platforms: which one is asked must be said.
+    let output = simrelay_v2(path.clone(), &["check-number", "+79281234567"]).await;
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("--platform"),
+        "{output:?}"
+    );
+    assert_eq!(fake.count(CheckNumber), 0);
+    stdout(
+        &simrelay_v2(
+            path.clone(),
+            &["--platform", "west", "check-number", "+79281234567"],
+        )
+        .await,
+    );
+    assert_eq!(
+        fake.last(CheckNumber).header("authorization"),
+        Some("Bearer west-key")
+    );
+    let output = simrelay_v2(
+        path,
+        &["--platform", "north", "check-number", "+79281234567"],
+    )
+    .await;
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("\"north\""),
+        "{output:?}"
+    );
+}
