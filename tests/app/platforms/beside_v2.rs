@@ -8,9 +8,9 @@ use serde_json::json;
 use simrelay::config::{RawPlatform, Secret};
 
 use super::smshub::{FakeSmsHub, Hub};
-use crate::delivery::helpers::{new_clock, settings, TestApp, RETRY_SECS};
+use crate::delivery::helpers::{metric, new_clock, settings, TestApp, RETRY_SECS};
 use crate::kit::app;
-use crate::v2::fake::{Endpoint, FakeV2};
+use crate::v2::fake::{Endpoint, FakeV2, Reply};
 
 const V2_KEY: &str = "test-v2-bearer";
 /// SIMs of the v2 platform's bank, SMSHub's bank, and a bank nobody sells.
@@ -94,4 +94,30 @@ async fn a_v2_platform_lists_and_hears_only_its_banks_sims() {
     assert_eq!(v2.requests_to(Endpoint::AddMessage).len(), 1);
     assert_eq!(hub_fake.pushes().len(), 1);
     assert_eq!(json!(v2.count(Endpoint::AddMessages)), json!(0));
+
+    // The v2 account refused: the metric says so, but SMSHub keeps its traffic (ready).
+    v2.always(Endpoint::SendNumbersOnline, Reply::wrong_key());
+    app.bank_lists("rack-v2", &[LISTED, 79281000004]).await;
+    app.advance(10);
+    sync.tick().await;
+    assert_eq!(
+        v2.last(Endpoint::SendNumbersOnline).reply,
+        Reply::wrong_key()
+    );
+    let text = app.metrics().await;
+    assert_eq!(
+        metric(
+            &text,
+            r#"simrelay_v2_account_problem{code="ERROR_WRONG_KEY"}"#
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status(), reqwest::StatusCode::OK);
 }
