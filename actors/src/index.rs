@@ -638,6 +638,22 @@ mod tests {
         index
     }
 
+    /// A vk number from russia's pools of `operator` (any when `None`) in `banks`.
+    fn vk_from(
+        index: &mut AvailabilityIndex,
+        operator: Option<&OperatorName>,
+        banks: &BankScope,
+    ) -> Option<Msisdn> {
+        index.select(
+            &russia(),
+            operator,
+            &service("vk"),
+            &exclusions(&[]),
+            banks,
+            &[],
+        )
+    }
+
     fn exclusions(prefixes: &[&str]) -> ExclusionSet {
         ExclusionSet::new(
             prefixes
@@ -762,23 +778,9 @@ mod tests {
         let mut index = index(&[79001000001]);
         index.update(num(79002000001), facts(Some("beeline"), "default"));
         let beeline = OperatorName::parse("beeline").unwrap();
-        let got = index.select(
-            &russia(),
-            Some(&beeline),
-            &service("vk"),
-            &exclusions(&[]),
-            &BankScope::Every,
-            &[],
-        );
+        let got = vk_from(&mut index, Some(&beeline), &BankScope::Every);
         assert_eq!(got.map(Msisdn::get), Some(79002000001));
-        let none = index.select(
-            &russia(),
-            Some(&beeline),
-            &service("vk"),
-            &exclusions(&[]),
-            &BankScope::Every,
-            &[],
-        );
+        let none = vk_from(&mut index, Some(&beeline), &BankScope::Every);
         assert_eq!(none, None);
         assert_eq!(
             index.select(
@@ -823,23 +825,9 @@ mod tests {
         let nowhere = BankScope::only([BankName::parse("west").unwrap()]);
         assert!(index.stock(&nowhere).countries.is_empty());
         let mts = OperatorName::parse("mts").unwrap();
-        let picked = index.select(
-            &russia(),
-            Some(&mts),
-            &service("vk"),
-            &exclusions(&[]),
-            &north,
-            &[],
-        );
+        let picked = vk_from(&mut index, Some(&mts), &north);
         assert_eq!(picked.map(Msisdn::get), Some(79001000001));
-        let again = index.select(
-            &russia(),
-            Some(&mts),
-            &service("vk"),
-            &exclusions(&[]),
-            &north,
-            &[],
-        );
+        let again = vk_from(&mut index, Some(&mts), &north);
         assert_eq!(again, None, "the south SIM of mts is not north's to sell");
         // What one platform reserved left every other platform's stock at once.
         assert_eq!(vk(index.stock(&BankScope::Every)).0[1], ("mts".into(), 1));
