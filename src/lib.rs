@@ -16,5 +16,6 @@ pub mod ops;
 pub mod platforms;
 pub mod startup;
 pub mod state;
+pub mod status;
 pub mod store;
 pub mod telemetry;

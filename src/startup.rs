@@ -334,6 +334,8 @@ fn serve(listener: TcpListener, state: &AppState, surface: Surface) -> anyhow::R
             Some((path, web::Data::new(platform)))
         })
         .collect();
+    // One set of status page sessions per listener: only one listener serves /status.
+    let sessions = web::Data::new(crate::status::Sessions::default());
     let workers = state.settings.server.workers;
     let nodelay = state.settings.server.tcp_nodelay;
     let mut server = HttpServer::new(move || {
@@ -355,6 +357,7 @@ fn serve(listener: TcpListener, state: &AppState, surface: Surface) -> anyhow::R
                     crate::ops::routes(cfg);
                     crate::admin::routes(cfg);
                     crate::gateway::routes(cfg);
+                    crate::status::routes(cfg, sessions.clone());
                 }
             })
             .default_service(web::to(not_found))

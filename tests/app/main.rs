@@ -5,6 +5,7 @@
 //! * `delivery`: the SIM-bank side and PUSH_SMS delivery;
 //! * `v2`: OnlineSIM v2 (lists, addMessage(s), the `simrelay v2` CLI);
 //! * `platforms`: one pool sold on several platforms at once (OnlineSIM v1, SMSHub, v2).
+//! * `status`: the status page, over HTTP and in headless Chromium.
 
 #[path = "../kit/mod.rs"]
 mod kit;
@@ -12,4 +13,5 @@ mod kit;
 mod api;
 mod delivery;
 mod platforms;
+mod status;
 mod v2;
