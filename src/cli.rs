@@ -1,13 +1,15 @@
 //! The command line: `simrelay serve`, `simrelay check-config`, the gammu hook, v2 requests by
-//! hand, and the admin actions against a running server (`simrelay release`).
+//! hand, the admin API of a running server from the shell (`simrelay sims | activations | sms |
+//! banks`, `release`, `redeliver`; see `admin_client`), and shell completions.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use simrelay_actors::SystemClock;
 
+use crate::admin_client::{self, AdminTarget, ListOptions, Listing};
 use crate::config::Settings;
 use crate::startup::Application;
 
@@ -64,6 +66,14 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// The SIMs of a running server: bank, port, operator, online, state, activation.
+    Sims(ListOptions),
+    /// The activations of a running server (newest first).
+    Activations(ListOptions),
+    /// The SMS of a running server with their delivery state (newest first).
+    Sms(ListOptions),
+    /// The SIM banks of a running server: SIMs, online SIMs, last report, live or silent.
+    Banks(ListOptions),
     /// Free the number of an active activation the platform never finished (it becomes
     /// expired; a later FINISH still succeeds), through the admin API of a running server.
     Release {
@@ -74,6 +84,22 @@ enum Command {
         /// Print the server's JSON answer instead of a line for people.
         #[arg(long)]
         json: bool,
+    },
+    /// Send a failed or held SMS again, through the admin API of a running server.
+    Redeliver {
+        /// The SMS's id (`simrelay sms --state failed` lists them).
+        sms_id: String,
+        #[command(flatten)]
+        target: AdminTarget,
+        /// Print the server's JSON answer instead of a line for people.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the shell completion script, e.g. `simrelay completions bash >
+    /// /etc/bash_completion.d/simrelay`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
     /// Set aside a record recovery cannot read (the error names KEY and FIELD): it moves to
     /// `<prefix>:quarantine` and the number it names is blocked until you unblock it.
@@ -86,118 +112,6 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-}
-
-/// Which running server an admin command talks to, and with which token.
-#[derive(Debug, Args)]
-struct AdminTarget {
-    /// Config file (default: config/simrelay.toml if present, else built-in defaults); its
-    /// listener and admin token are used, with their SIMRELAY_ overrides.
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// The server's base URL (default: http:// + server.internal_listen if set, else
-    /// server.listen).
-    #[arg(long)]
-    url: Option<String>,
-    /// The admin token (default: admin.token of the config).
-    #[arg(long)]
-    token: Option<String>,
-}
-
-impl AdminTarget {
-    /// The base URL and the token: the options, else what the config says (the config is read
-    /// only when an option is missing or `--config` is given).
-    fn resolve(self) -> anyhow::Result<(String, String)> {
-        let (url, token) = match (self.url, self.token, self.config) {
-            (Some(url), Some(token), None) => (url, token),
-            (url, token, config) => {
-                let (settings, _) = Settings::load(config.as_deref())?;
-                (
-                    url.unwrap_or_else(|| listener_url(&settings)),
-                    token.unwrap_or_else(|| settings.admin.token.expose().to_owned()),
-                )
-            }
-        };
-        if token.is_empty() {
-            anyhow::bail!(
-                "no admin token: set admin.token in the config (or SIMRELAY_ADMIN__TOKEN), or pass --token"
-            );
-        }
-        Ok((url.trim_end_matches('/').to_owned(), token))
-    }
-}
-
-/// Where the admin API of the configured server is: the internal listener if set, else the
-/// listener; one listening on every address is reached on the loopback one.
-fn listener_url(settings: &Settings) -> String {
-    let mut at = settings
-        .server
-        .internal_listen
-        .unwrap_or(settings.server.listen);
-    if at.ip().is_unspecified() {
-        at.set_ip(match at.ip() {
-            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
-            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-        });
-    }
-    format!("http://{at}")
-}
-
-/// POSTs to an admin action of a running server; answers its JSON on 200, else an error with
-/// the server's message. The token never appears in what it answers.
-fn admin_post(url: &str, token: &str, path: &str) -> anyhow::Result<serde_json::Value> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("simrelay-cli/", env!("CARGO_PKG_VERSION")))
-            .timeout(std::time::Duration::from_secs(10))
-            .build()?;
-        let endpoint = format!("{url}{path}");
-        let response = client
-            .post(&endpoint)
-            .bearer_auth(token)
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot reach simrelay at {endpoint}: {e}"))?;
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        let body: Option<serde_json::Value> = serde_json::from_str(&text).ok();
-        match body {
-            Some(body) if status == reqwest::StatusCode::OK => Ok(body),
-            _ => {
-                let why = body
-                    .as_ref()
-                    .and_then(|b| b["error"].as_str())
-                    .map_or_else(|| text.trim().to_owned(), str::to_owned);
-                anyhow::bail!("simrelay answered {status}: {why}")
-            }
-        }
-    })
-}
-
-/// `simrelay release ID`: answers what to print.
-fn release(activation_id: &str, target: AdminTarget, json: bool) -> anyhow::Result<String> {
-    let id = activation_id
-        .parse::<u64>()
-        .ok()
-        .filter(|id| *id >= 1)
-        .ok_or_else(|| {
-            anyhow::anyhow!("{activation_id:?} is not an activation id (an integer ≥ 1)")
-        })?;
-    let (url, token) = target.resolve()?;
-    let answer = admin_post(&url, &token, &format!("/admin/activations/{id}/release"))?;
-    if json {
-        return Ok(answer.to_string());
-    }
-    let a = &answer["activation"];
-    Ok(format!(
-        "released activation {} (number {}, {})",
-        a["id"],
-        a["number"],
-        a["service"].as_str().unwrap_or("?")
-    ))
 }
 
 #[derive(Debug, Subcommand)]
@@ -321,49 +235,36 @@ pub fn run() -> ExitCode {
                 }
             }
         }
+        Command::Sims(options) => report(admin_client::list(Listing::Sims, options)),
+        Command::Activations(options) => report(admin_client::list(Listing::Activations, options)),
+        Command::Sms(options) => report(admin_client::list(Listing::Sms, options)),
+        Command::Banks(options) => report(admin_client::list(Listing::Banks, options)),
         Command::Release {
             activation_id,
             target,
             json,
-        } => match release(&activation_id, target, json) {
-            Ok(line) => {
-                say(&line);
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
-            }
-        },
+        } => report(admin_client::release(&activation_id, target, json)),
+        Command::Redeliver {
+            sms_id,
+            target,
+            json,
+        } => report(admin_client::redeliver(&sms_id, target, json)),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "simrelay", &mut script);
+            say(String::from_utf8_lossy(&script).trim_end());
+            ExitCode::SUCCESS
+        }
         Command::Quarantine { key, field, config } => {
-            let done = Settings::load(config.as_deref()).and_then(|(settings, _)| {
+            report(Settings::load(config.as_deref()).and_then(|(settings, _)| {
                 crate::store::quarantine::quarantine(&settings, &key, &field)
-            });
-            match done {
-                Ok(line) => {
-                    say(&line);
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
+            }))
         }
         Command::V2 {
             config,
             platform,
             request,
-        } => match v2_request(config, platform.as_deref(), request) {
-            Ok(table) => {
-                say(&table);
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
-            }
-        },
+        } => report(v2_request(config, platform.as_deref(), request)),
         Command::Serve { config } => {
             let settings = match Settings::load(config.as_deref()) {
                 Ok((settings, _)) => settings,
@@ -412,4 +313,18 @@ pub fn run() -> ExitCode {
 fn say(text: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
+/// Prints what a command answers, or its error on stderr with a failing exit code.
+fn report(outcome: anyhow::Result<String>) -> ExitCode {
+    match outcome {
+        Ok(text) => {
+            say(&text);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

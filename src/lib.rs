@@ -3,6 +3,7 @@
 //! `simrelay-actors`.
 
 pub mod admin;
+pub mod admin_client;
 pub mod auth;
 pub mod body;
 pub mod cli;
@@ -18,4 +19,5 @@ pub mod startup;
 pub mod state;
 pub mod status;
 pub mod store;
+pub mod table;
 pub mod telemetry;

@@ -1,5 +1,9 @@
 //! The command line as an operator meets it: `simrelay check-config` on good and bad files and
-//! environment overrides, run as the real binary.
+//! environment overrides, the gammu hook, and the admin commands against a live server, run as
+//! the real binary.
+
+#[path = "cli/admin_commands.rs"]
+mod admin_commands;
 
 use std::io::Write;
 use std::process::{Command, Output};
@@ -17,6 +21,64 @@ fn config_file(text: &str) -> tempfile::NamedTempFile {
     let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
     f.write_all(text.as_bytes()).unwrap();
     f
+}
+
+/// A configured SIM (bank `default`, country from the number).
+fn sim(number: &str, port: Option<&str>, operator: Option<&str>) -> simrelay::config::SimEntry {
+    simrelay::config::SimEntry {
+        number: simrelay_actors::domain::Msisdn::parse(number).unwrap(),
+        port: port.map(str::to_owned),
+        operator: operator.map(|o| simrelay_actors::domain::OperatorName::parse(o).unwrap()),
+        country: None,
+        mcc_mnc: None,
+        rent: false,
+        bank: None,
+    }
+}
+
+/// Starts simrelay in-process over a memory store, its clock at 2026-05-01 00:00 UTC:
+/// (port, engine, clock).
+async fn serve(
+    settings: simrelay::config::RawSettings,
+) -> (
+    u16,
+    simrelay_actors::Engine,
+    std::sync::Arc<simrelay_actors::ManualClock>,
+) {
+    use chrono::TimeZone;
+    let clock = std::sync::Arc::new(simrelay_actors::ManualClock::new(
+        chrono::Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap(),
+    ));
+    let app = simrelay::startup::Application::build_with_store(
+        settings.parse().unwrap(),
+        std::sync::Arc::new(simrelay::store::MemoryStore::new()),
+        clock.clone(),
+    )
+    .await
+    .unwrap();
+    let port = app.port();
+    let engine = app.engine().clone();
+    actix_rt::spawn(app.run_until_stopped());
+    (port, engine, clock)
+}
+
+/// Reserves a Russian number for vk, as OnlineSIM's GET_NUMBER would.
+async fn reserve_vk(engine: &simrelay_actors::Engine) -> simrelay_actors::Reservation {
+    use simrelay_actors::domain::{CountryName, PlatformName, ServiceName};
+    engine
+        .get_number(simrelay_actors::NumberRequest {
+            platform: PlatformName::onlinesim(),
+            banks: simrelay_actors::BankScope::Every,
+            deadline: None,
+            country: CountryName::parse("russia").unwrap(),
+            operator: simrelay_actors::OperatorChoice::Any,
+            service: ServiceName::parse("vk").unwrap(),
+            sum: 1.0,
+            exclusions: Default::default(),
+        })
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 fn check(text: &str, env: &[(&str, &str)]) -> (bool, String, String) {
@@ -388,8 +450,8 @@ mod gammu_hook {
     use simrelay::config::{RawSettings, Secret, SimEntry};
     use simrelay::startup::Application;
     use simrelay::store::MemoryStore;
-    use simrelay_actors::domain::{CountryName, Msisdn, ServiceName, SmsState};
-    use simrelay_actors::{ManualClock, NumberRequest, OperatorChoice};
+    use simrelay_actors::domain::{Msisdn, SmsState};
+    use simrelay_actors::ManualClock;
 
     const TOKEN: &str = "gateway-test-token";
 
@@ -444,20 +506,7 @@ mod gammu_hook {
         let port = app.port();
         let engine = app.engine().clone();
         actix_rt::spawn(app.run_until_stopped());
-        let reservation = engine
-            .get_number(NumberRequest {
-                platform: simrelay_actors::domain::PlatformName::onlinesim(),
-                banks: simrelay_actors::BankScope::Every,
-                deadline: None,
-                country: CountryName::parse("russia").unwrap(),
-                operator: OperatorChoice::Any,
-                service: ServiceName::parse("vk").unwrap(),
-                sum: 1.0,
-                exclusions: Default::default(),
-            })
-            .await
-            .unwrap()
-            .unwrap();
+        let reservation = super::reserve_vk(&engine).await;
         (port, engine, reservation)
     }
 
@@ -589,19 +638,18 @@ mod release_command {
     //! `simrelay release ID` run as an operator runs it, against a live simrelay: URL and token
     //! from the config (and its SIMRELAY_ overrides) or from the options.
 
-    use std::sync::Arc;
-
-    use chrono::{TimeDelta, TimeZone, Utc};
-    use simrelay::config::{RawSettings, Secret, SimEntry};
-    use simrelay::startup::Application;
-    use simrelay::store::MemoryStore;
-    use simrelay_actors::domain::{ActivationState, CountryName, Msisdn, ServiceName};
-    use simrelay_actors::{Engine, ManualClock, NumberRequest, OperatorChoice};
+    use chrono::TimeDelta;
+    use simrelay::config::{RawSettings, Secret};
+    use simrelay_actors::domain::ActivationState;
+    use simrelay_actors::Engine;
 
     const TOKEN: &str = "cli-admin-token-7f3a";
 
     /// Runs the binary with these arguments and environment: (success, stdout, stderr).
-    async fn run(args: Vec<String>, env: Vec<(&'static str, String)>) -> (bool, String, String) {
+    pub(super) async fn run(
+        args: Vec<String>,
+        env: Vec<(&'static str, String)>,
+    ) -> (bool, String, String) {
         tokio::task::spawn_blocking(move || {
             let out = std::process::Command::new(env!("CARGO_BIN_EXE_simrelay"))
                 .args(args)
@@ -629,45 +677,14 @@ mod release_command {
         settings.server.listen = "127.0.0.1:0".parse().unwrap();
         settings.onlinesim.api_key = Secret::new("k");
         settings.admin.token = Secret::new(TOKEN);
-        settings.sims = ["79281234567", "79281234568"]
-            .into_iter()
-            .map(|n| SimEntry {
-                number: Msisdn::parse(n).unwrap(),
-                port: None,
-                operator: None,
-                country: None,
-                mcc_mnc: None,
-                rent: false,
-                bank: None,
-            })
-            .collect();
-        let settings = settings.parse().unwrap();
-        let clock = Arc::new(ManualClock::new(
-            Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap(),
-        ));
-        let app =
-            Application::build_with_store(settings, Arc::new(MemoryStore::new()), clock.clone())
-                .await
-                .unwrap();
-        let port = app.port();
-        let engine = app.engine().clone();
-        actix_rt::spawn(app.run_until_stopped());
+        settings.sims = vec![
+            super::sim("79281234567", None, None),
+            super::sim("79281234568", None, None),
+        ];
+        let (port, engine, clock) = super::serve(settings).await;
         let mut ids = Vec::new();
         for _ in 0..2 {
-            let reservation = engine
-                .get_number(NumberRequest {
-                    platform: simrelay_actors::domain::PlatformName::onlinesim(),
-                    banks: simrelay_actors::BankScope::Every,
-                    deadline: None,
-                    country: CountryName::parse("russia").unwrap(),
-                    operator: OperatorChoice::Any,
-                    service: ServiceName::parse("vk").unwrap(),
-                    sum: 1.0,
-                    exclusions: Default::default(),
-                })
-                .await
-                .unwrap()
-                .unwrap();
+            let reservation = super::reserve_vk(&engine).await;
             ids.push(reservation.id.get());
         }
         clock.advance(TimeDelta::minutes(75));
@@ -789,7 +806,10 @@ mod release_command {
             vec![],
         )
         .await;
-        assert!(!ok && stderr.contains("cannot reach"), "{stderr}");
+        assert!(
+            !ok && stderr.contains("no simrelay answers at http://127.0.0.1:9: is it running?"),
+            "{stderr}"
+        );
         assert!(!stderr.contains(TOKEN), "{stderr}");
     }
 }

@@ -3,30 +3,7 @@
 use serde_json::Value;
 
 use super::client::{TakeOff, V2Client};
-
-/// Renders rows as an aligned table.
-pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_owned()
-    };
-    let mut out = vec![line(header.iter().map(|h| h.to_string()).collect())];
-    out.push(line(widths.iter().map(|w| "-".repeat(*w)).collect()));
-    out.extend(rows.iter().map(|r| line(r.clone())));
-    out.join("\n")
-}
+use crate::table::table;
 
 fn text(v: Option<&Value>) -> String {
     match v {
@@ -101,15 +78,4 @@ pub async fn blacklist(client: &V2Client, services: &[String]) -> anyhow::Result
         "The blacklist was REPLACED; it is now exactly: {listed}\n\
          (saveConfig replaces the whole list: name every service you want blocked each time)"
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tables_align() {
-        let t = table(&["a", "long header"], &[vec!["value".into(), "x".into()]]);
-        assert_eq!(t, "a      long header\n-----  -----------\nvalue  x");
-    }
 }

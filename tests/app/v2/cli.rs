@@ -57,21 +57,20 @@ fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
 }
 
-/// The rows of a printed table as whitespace-separated cells, header and rule included.
+/// The rows of a printed table as `|`-separated cells, header and rule included.
 fn rows(table: &str) -> Vec<Vec<String>> {
     table
         .lines()
-        .map(|l| l.split_whitespace().map(str::to_owned).collect())
+        .map(|l| l.split('|').map(|c| c.trim().to_owned()).collect())
         .collect()
 }
 
 /// Checks a table's header and rule: the rule's dashes line up under the header's columns.
 fn assert_table_head(lines: &[&str], header: &[&str]) {
-    let cells: Vec<&str> = lines[0].split_whitespace().collect();
-    // Multi-word headers ("income RUB") split into more cells than columns.
-    assert_eq!(cells.join(" "), header.join(" "), "{lines:#?}");
+    let cells: Vec<&str> = lines[0].split('|').map(str::trim).collect();
+    assert_eq!(cells, header, "{lines:#?}");
     assert!(
-        lines[1].chars().all(|c| c == '-' || c == ' '),
+        lines[1].chars().all(|c| c == '-' || c == '+'),
         "a rule under the header: {lines:#?}"
     );
     for h in header {
