@@ -1,13 +1,25 @@
 //! Prometheus metrics, registered once in an explicit [`Registry`].
 //!
 //! Names are constants here; labels are bounded (v1 action and outcome are closed sets, stock is
-//! labelled by configured country and service only).
+//! labelled by configured country and service only, HTTP requests by route pattern).
+//!
+//! Gauges read the engine's state at each scrape; the `_total` counters only grow for the life of
+//! the process (Prometheus' `rate()` handles the reset a restart makes). The SMS event counters
+//! follow [`SmsEvents`]: each event counted once, when it happens in this process.
 
+mod http;
+
+pub use http::RequestMetrics;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
-use simrelay_actors::Engine;
+use simrelay_actors::{Engine, SmsEvents};
 
 const V1_REQUESTS: &str = "simrelay_v1_requests_total";
 const GET_NUMBER_SECONDS: &str = "simrelay_get_number_duration_seconds";
@@ -31,6 +43,11 @@ const V2_ACCOUNT: &str = "simrelay_v2_account_problem";
 const BANK_SIMS_ONLINE: &str = "simrelay_bank_sims_online";
 const BANK_LIVE: &str = "simrelay_bank_live";
 const LEASE_HELD: &str = "simrelay_lease_held";
+const SMS_RECEIVED: &str = "simrelay_sms_received_total";
+const SMS_HELD: &str = "simrelay_sms_held_total";
+const SMS_UNMATCHED: &str = "simrelay_sms_unmatched_total";
+const SMS_DELIVERED: &str = "simrelay_sms_delivered_total";
+const SMS_FAILED: &str = "simrelay_sms_failed_total";
 
 /// The metrics simrelay exports.
 #[derive(Clone)]
@@ -58,6 +75,88 @@ pub struct Metrics {
     bank_sims_online: IntGaugeVec,
     bank_live: IntGaugeVec,
     lease_held: IntGauge,
+    sms_events: SmsEventCounters,
+    requests: RequestMetrics,
+}
+
+/// The SMS event counters, brought up to the engine's [`SmsEvents`] at each scrape.
+#[derive(Clone)]
+struct SmsEventCounters {
+    received: IntCounter,
+    held: IntCounter,
+    unmatched: IntCounter,
+    delivered: IntCounterVec,
+    failed: IntCounterVec,
+    /// Serialises the catch-up so two concurrent scrapes never add the same events twice.
+    sync: Arc<Mutex<()>>,
+}
+
+impl SmsEventCounters {
+    fn new(registry: &Registry) -> Result<SmsEventCounters, prometheus::Error> {
+        let received = IntCounter::new(
+            SMS_RECEIVED,
+            "SMS accepted from the gateway since start (a long SMS counts once)",
+        )?;
+        let held = IntCounter::new(SMS_HELD, "SMS held by our-side filtering since start")?;
+        let unmatched = IntCounter::new(
+            SMS_UNMATCHED,
+            "SMS that arrived with no activation on their number since start",
+        )?;
+        let delivered = IntCounterVec::new(
+            Opts::new(
+                SMS_DELIVERED,
+                "SMS the platform confirmed since start, by platform",
+            ),
+            &["platform"],
+        )?;
+        let failed = IntCounterVec::new(
+            Opts::new(
+                SMS_FAILED,
+                "SMS given up on since start (refused for good or attempt cap), by platform; a redelivered SMS that fails again counts again",
+            ),
+            &["platform"],
+        )?;
+        registry.register(Box::new(received.clone()))?;
+        registry.register(Box::new(held.clone()))?;
+        registry.register(Box::new(unmatched.clone()))?;
+        registry.register(Box::new(delivered.clone()))?;
+        registry.register(Box::new(failed.clone()))?;
+        Ok(SmsEventCounters {
+            received,
+            held,
+            unmatched,
+            delivered,
+            failed,
+            sync: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// Starts a platform's series at 0, so `rate()` sees its first delivery.
+    fn platform(&self, platform: &str) {
+        self.delivered.with_label_values(&[platform]);
+        self.failed.with_label_values(&[platform]);
+    }
+
+    /// Adds what the engine counted since the last scrape.
+    fn catch_up(&self, events: &SmsEvents) {
+        let _one_at_a_time = self.sync.lock();
+        let raise = |counter: &IntCounter, to: u64| {
+            let now = counter.get();
+            if to > now {
+                counter.inc_by(to - now);
+            }
+        };
+        raise(&self.received, events.received);
+        raise(&self.held, events.held);
+        raise(&self.unmatched, events.unmatched);
+        let per_platform = |vec: &IntCounterVec, counts: &BTreeMap<String, u64>| {
+            for (platform, n) in counts {
+                raise(&vec.with_label_values(&[platform.as_str()]), *n);
+            }
+        };
+        per_platform(&self.delivered, &events.delivered);
+        per_platform(&self.failed, &events.failed);
+    }
 }
 
 impl Metrics {
@@ -188,6 +287,9 @@ impl Metrics {
         registry.register(Box::new(possible_repeats.clone()))?;
         registry.register(Box::new(store_up.clone()))?;
         registry.register(Box::new(ready.clone()))?;
+        let sms_events = SmsEventCounters::new(&registry)?;
+        let requests = RequestMetrics::new(&registry)?;
+        register_process_metrics(&registry)?;
         Ok(Metrics {
             registry,
             v1_requests,
@@ -212,7 +314,19 @@ impl Metrics {
             bank_sims_online,
             bank_live,
             lease_held,
+            sms_events,
+            requests,
         })
+    }
+
+    /// Exports a configured platform's per-platform SMS counters from 0 at start.
+    pub fn platform(&self, platform: &str) {
+        self.sms_events.platform(platform);
+    }
+
+    /// The HTTP request metrics, for the middleware every listener wraps.
+    pub fn requests(&self) -> &RequestMetrics {
+        &self.requests
     }
 
     /// Records whether this process holds the lease.
@@ -292,6 +406,7 @@ impl Metrics {
                 .with_label_values(&[state])
                 .set(i64::try_from(n).unwrap_or(i64::MAX));
         }
+        self.sms_events.catch_up(&engine.sms_events());
         self.outbox_depth
             .set(i64::try_from(c.pending).unwrap_or(i64::MAX));
         let oldest = c.oldest_pending.map_or(0.0, |at| {
@@ -322,4 +437,19 @@ impl Metrics {
         TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
         String::from_utf8(out).map_err(|e| prometheus::Error::Msg(e.to_string()))
     }
+}
+
+/// CPU seconds, resident memory, open and max file descriptors, threads and start time of this
+/// process (`process_*`, read from /proc at each scrape).
+#[cfg(target_os = "linux")]
+fn register_process_metrics(registry: &Registry) -> Result<(), prometheus::Error> {
+    registry.register(Box::new(
+        prometheus::process_collector::ProcessCollector::for_self(),
+    ))
+}
+
+/// No /proc to read: no process metrics.
+#[cfg(not(target_os = "linux"))]
+fn register_process_metrics(_registry: &Registry) -> Result<(), prometheus::Error> {
+    Ok(())
 }

@@ -101,6 +101,7 @@ impl Application {
         let mut v2s = Vec::new();
         let mut batching = false;
         for platform in &settings.platforms {
+            metrics.platform(platform.name.as_str());
             match (&platform.side, PullRules::of(platform.protocol)) {
                 (
                     Side::Pull {
@@ -336,10 +337,14 @@ fn serve(listener: TcpListener, state: &AppState, surface: Surface) -> anyhow::R
         .collect();
     let workers = state.settings.server.workers;
     let nodelay = state.settings.server.tcp_nodelay;
+    // Shares the series created once in `Metrics::new`; each worker gets a handle.
+    let requests = state.metrics.requests().clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(Compress::default())
             .wrap(TracingLogger::default())
+            // Outermost: counts every answer, errors and 404s included, by route pattern.
+            .wrap(requests.middleware())
             .app_data(data.clone())
             .configure(|cfg| {
                 if surface != Surface::Internal {
