@@ -20,7 +20,7 @@ use simrelay_actors::domain::PlatformName;
 
 use crate::config::{CountryTable, FilteringMode, Settings, Side};
 use crate::error::{not_found, JSON};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RequestMetrics};
 use crate::platforms::onlinesim_v1::push_sms::PushSms;
 use crate::platforms::onlinesim_v1::PullPlatform;
 use crate::platforms::router::Router;
@@ -389,10 +389,14 @@ pub fn ceiling_server(
     tcp_nodelay: bool,
 ) -> std::io::Result<Server> {
     let path = v1_path.to_owned();
+    // The same request metrics as simrelay's listeners, in a registry of its own.
+    let requests =
+        RequestMetrics::new(&prometheus::Registry::new()).map_err(std::io::Error::other)?;
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(Compress::default())
             .wrap(TracingLogger::default())
+            .wrap(requests.middleware())
             .route(
                 &path,
                 web::post().to(|body: web::Bytes| async move {

@@ -25,7 +25,7 @@ pub struct RequestMetrics {
 
 impl RequestMetrics {
     /// Creates the request metrics and registers them.
-    pub(super) fn new(registry: &Registry) -> Result<RequestMetrics, prometheus::Error> {
+    pub fn new(registry: &Registry) -> Result<RequestMetrics, prometheus::Error> {
         let requests = IntCounterVec::new(
             Opts::new(
                 HTTP_REQUESTS,

@@ -246,3 +246,23 @@ async fn sms_counters_only_grow_and_count_each_event_once() {
     );
     assert_series(&text, "simrelay_sms_received_total", 0.0);
 }
+
+#[actix_rt::test]
+async fn a_long_sms_counts_once_when_its_parts_join() {
+    let (app, platform) = spawn_with_platform(|_| {}).await;
+    let (number, _) = app.reserve("russia", "any", "vk").await;
+    for (part, text) in [(1, "VK code "), (2, "4821")] {
+        let (status, body) = app
+            .post_sms(
+                json!({"number": number.to_string(), "from": "VK", "text": text,
+                             "ref": 9, "part": part, "parts": 2}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        let text = app.metrics().await;
+        assert_series(&text, "simrelay_sms_received_total", 1.0);
+    }
+    app.settle().await;
+    assert_eq!(platform.count(), 1);
+    sms_events(&app.metrics().await, [1.0, 0.0, 0.0, 1.0, 0.0]);
+}
