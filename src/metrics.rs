@@ -8,18 +8,16 @@
 //! follow [`SmsEvents`]: each event counted once, when it happens in this process.
 
 mod http;
+mod sms;
 
 pub use http::RequestMetrics;
+use sms::SmsEventCounters;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
-use parking_lot::Mutex;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
-use simrelay_actors::{Engine, SmsEvents};
+use simrelay_actors::Engine;
 
 const V1_REQUESTS: &str = "simrelay_v1_requests_total";
 const GET_NUMBER_SECONDS: &str = "simrelay_get_number_duration_seconds";
@@ -43,11 +41,6 @@ const V2_ACCOUNT: &str = "simrelay_v2_account_problem";
 const BANK_SIMS_ONLINE: &str = "simrelay_bank_sims_online";
 const BANK_LIVE: &str = "simrelay_bank_live";
 const LEASE_HELD: &str = "simrelay_lease_held";
-const SMS_RECEIVED: &str = "simrelay_sms_received_total";
-const SMS_HELD: &str = "simrelay_sms_held_total";
-const SMS_UNMATCHED: &str = "simrelay_sms_unmatched_total";
-const SMS_DELIVERED: &str = "simrelay_sms_delivered_total";
-const SMS_FAILED: &str = "simrelay_sms_failed_total";
 
 /// The metrics simrelay exports.
 #[derive(Clone)]
@@ -77,86 +70,6 @@ pub struct Metrics {
     lease_held: IntGauge,
     sms_events: SmsEventCounters,
     requests: RequestMetrics,
-}
-
-/// The SMS event counters, brought up to the engine's [`SmsEvents`] at each scrape.
-#[derive(Clone)]
-struct SmsEventCounters {
-    received: IntCounter,
-    held: IntCounter,
-    unmatched: IntCounter,
-    delivered: IntCounterVec,
-    failed: IntCounterVec,
-    /// Serialises the catch-up so two concurrent scrapes never add the same events twice.
-    sync: Arc<Mutex<()>>,
-}
-
-impl SmsEventCounters {
-    fn new(registry: &Registry) -> Result<SmsEventCounters, prometheus::Error> {
-        let received = IntCounter::new(
-            SMS_RECEIVED,
-            "SMS accepted from the gateway since start (a long SMS counts once)",
-        )?;
-        let held = IntCounter::new(SMS_HELD, "SMS held by our-side filtering since start")?;
-        let unmatched = IntCounter::new(
-            SMS_UNMATCHED,
-            "SMS that arrived with no activation on their number since start",
-        )?;
-        let delivered = IntCounterVec::new(
-            Opts::new(
-                SMS_DELIVERED,
-                "SMS the platform confirmed since start, by platform",
-            ),
-            &["platform"],
-        )?;
-        let failed = IntCounterVec::new(
-            Opts::new(
-                SMS_FAILED,
-                "SMS given up on since start (refused for good or attempt cap), by platform; a redelivered SMS that fails again counts again",
-            ),
-            &["platform"],
-        )?;
-        registry.register(Box::new(received.clone()))?;
-        registry.register(Box::new(held.clone()))?;
-        registry.register(Box::new(unmatched.clone()))?;
-        registry.register(Box::new(delivered.clone()))?;
-        registry.register(Box::new(failed.clone()))?;
-        Ok(SmsEventCounters {
-            received,
-            held,
-            unmatched,
-            delivered,
-            failed,
-            sync: Arc::new(Mutex::new(())),
-        })
-    }
-
-    /// Starts a platform's series at 0, so `rate()` sees its first delivery.
-    fn platform(&self, platform: &str) {
-        self.delivered.with_label_values(&[platform]);
-        self.failed.with_label_values(&[platform]);
-    }
-
-    /// Adds what the engine counted since the last scrape.
-    fn catch_up(&self, events: &SmsEvents) {
-        let _one_at_a_time = self.sync.lock();
-        let raise = |counter: &IntCounter, to: u64| {
-            let now = counter.get();
-            if to > now {
-                counter.inc_by(to - now);
-            }
-        };
-        raise(&self.received, events.received);
-        raise(&self.held, events.held);
-        raise(&self.unmatched, events.unmatched);
-        let per_platform = |vec: &IntCounterVec, counts: &BTreeMap<String, u64>| {
-            for (platform, n) in counts {
-                raise(&vec.with_label_values(&[platform.as_str()]), *n);
-            }
-        };
-        per_platform(&self.delivered, &events.delivered);
-        per_platform(&self.failed, &events.failed);
-    }
 }
 
 impl Metrics {
