@@ -1,7 +1,17 @@
 //! Prometheus metrics, registered once in an explicit [`Registry`].
 //!
 //! Names are constants here; labels are bounded (v1 action and outcome are closed sets, stock is
-//! labelled by configured country and service only).
+//! labelled by configured country and service only, HTTP requests by route pattern).
+//!
+//! Gauges read the engine's state at each scrape; the `_total` counters only grow for the life of
+//! the process (Prometheus' `rate()` handles the reset a restart makes). The SMS event counters
+//! follow [`SmsEvents`]: each event counted once, when it happens in this process.
+
+mod http;
+mod sms;
+
+pub use http::RequestMetrics;
+use sms::SmsEventCounters;
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
@@ -58,6 +68,8 @@ pub struct Metrics {
     bank_sims_online: IntGaugeVec,
     bank_live: IntGaugeVec,
     lease_held: IntGauge,
+    sms_events: SmsEventCounters,
+    requests: RequestMetrics,
 }
 
 impl Metrics {
@@ -188,6 +200,9 @@ impl Metrics {
         registry.register(Box::new(possible_repeats.clone()))?;
         registry.register(Box::new(store_up.clone()))?;
         registry.register(Box::new(ready.clone()))?;
+        let sms_events = SmsEventCounters::new(&registry)?;
+        let requests = RequestMetrics::new(&registry)?;
+        register_process_metrics(&registry)?;
         Ok(Metrics {
             registry,
             v1_requests,
@@ -212,7 +227,19 @@ impl Metrics {
             bank_sims_online,
             bank_live,
             lease_held,
+            sms_events,
+            requests,
         })
+    }
+
+    /// Exports a configured platform's per-platform SMS counters from 0 at start.
+    pub fn platform(&self, platform: &str) {
+        self.sms_events.platform(platform);
+    }
+
+    /// The HTTP request metrics, for the middleware every listener wraps.
+    pub fn requests(&self) -> &RequestMetrics {
+        &self.requests
     }
 
     /// Records whether this process holds the lease.
@@ -292,6 +319,7 @@ impl Metrics {
                 .with_label_values(&[state])
                 .set(i64::try_from(n).unwrap_or(i64::MAX));
         }
+        self.sms_events.catch_up(&engine.sms_events());
         self.outbox_depth
             .set(i64::try_from(c.pending).unwrap_or(i64::MAX));
         let oldest = c.oldest_pending.map_or(0.0, |at| {
@@ -322,4 +350,19 @@ impl Metrics {
         TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
         String::from_utf8(out).map_err(|e| prometheus::Error::Msg(e.to_string()))
     }
+}
+
+/// CPU seconds, resident memory, open and max file descriptors, threads and start time of this
+/// process (`process_*`, read from /proc at each scrape).
+#[cfg(target_os = "linux")]
+fn register_process_metrics(registry: &Registry) -> Result<(), prometheus::Error> {
+    registry.register(Box::new(
+        prometheus::process_collector::ProcessCollector::for_self(),
+    ))
+}
+
+/// No /proc to read: no process metrics.
+#[cfg(not(target_os = "linux"))]
+fn register_process_metrics(_registry: &Registry) -> Result<(), prometheus::Error> {
+    Ok(())
 }

@@ -20,7 +20,7 @@ use simrelay_actors::domain::PlatformName;
 
 use crate::config::{CountryTable, FilteringMode, Settings, Side};
 use crate::error::{not_found, JSON};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RequestMetrics};
 use crate::platforms::onlinesim_v1::push_sms::PushSms;
 use crate::platforms::onlinesim_v1::PullPlatform;
 use crate::platforms::router::Router;
@@ -101,6 +101,7 @@ impl Application {
         let mut v2s = Vec::new();
         let mut batching = false;
         for platform in &settings.platforms {
+            metrics.platform(platform.name.as_str());
             match (&platform.side, PullRules::of(platform.protocol)) {
                 (
                     Side::Pull {
@@ -338,10 +339,14 @@ fn serve(listener: TcpListener, state: &AppState, surface: Surface) -> anyhow::R
     let sessions = web::Data::new(crate::status::Sessions::default());
     let workers = state.settings.server.workers;
     let nodelay = state.settings.server.tcp_nodelay;
+    // Shares the series created once in `Metrics::new`; each worker gets a handle.
+    let requests = state.metrics.requests().clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(Compress::default())
             .wrap(TracingLogger::default())
+            // Outermost: counts every answer, errors and 404s included, by route pattern.
+            .wrap(requests.middleware())
             .app_data(data.clone())
             .configure(|cfg| {
                 if surface != Surface::Internal {
@@ -387,10 +392,14 @@ pub fn ceiling_server(
     tcp_nodelay: bool,
 ) -> std::io::Result<Server> {
     let path = v1_path.to_owned();
+    // The same request metrics as simrelay's listeners, in a registry of its own.
+    let requests =
+        RequestMetrics::new(&prometheus::Registry::new()).map_err(std::io::Error::other)?;
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(Compress::default())
             .wrap(TracingLogger::default())
+            .wrap(requests.middleware())
             .route(
                 &path,
                 web::post().to(|body: web::Bytes| async move {

@@ -36,7 +36,7 @@ use crate::number::{
 use crate::outbox::{DeliverySettings, Outbox, SmsSink};
 use crate::recovery::{self, RecoveryReport};
 use crate::shared::{call, Shared};
-use crate::sms::{SmsCounts, SmsLedger};
+use crate::sms::{SmsCounts, SmsEvents, SmsLedger};
 use crate::store::{Change, SimRecord, Store};
 use crate::tasks;
 
@@ -783,6 +783,11 @@ impl Engine {
     /// SMS counts per delivery state.
     pub fn sms_counts(&self) -> SmsCounts {
         self.shared.sms.counts()
+    }
+
+    /// What happened to SMS since this process started (counts that only grow).
+    pub fn sms_events(&self) -> SmsEvents {
+        self.shared.sms.events()
     }
 
     /// Pending SMS found mid-attempt at recovery (each may reach the platform twice).

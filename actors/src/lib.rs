@@ -44,4 +44,4 @@ pub use index::{ListedSim, Stock, StockCountry};
 pub use outbox::{DeliveryOutcome, DeliverySettings, SmsSink};
 pub use recovery::RecoveryReport;
 pub use recovery::{SCHEMA_KEY, SCHEMA_VERSION};
-pub use sms::SmsCounts;
+pub use sms::{SmsCounts, SmsEvents};

@@ -281,7 +281,7 @@ pub(crate) async fn recover(
                 .max(crate::clock::later(now, shared.settings.multipart_wait));
             shared.seals.arm(wait_until, sms.id);
         }
-        shared.sms.put(sms);
+        shared.sms.restore(sms);
     }
     if in_flight > 0 {
         tracing::warn!(

@@ -31,6 +31,53 @@ struct Inner {
     /// Kept up to date on every put, so metrics never scan the ledger.
     per_state: HashMap<SmsState, u64>,
     pending: std::collections::BTreeSet<(DateTime<Utc>, SmsId)>,
+    /// What happened to SMS in this process (never decreases; see [`SmsEvents`]).
+    events: SmsEvents,
+}
+
+/// What happened to SMS since this process started, for counters that only grow (unlike
+/// [`SmsCounts`], which shrink when old records leave memory for the archive).
+///
+/// Each event is counted once, when it happens in this process: a record's first put is one SMS
+/// received (the parts of a long SMS make one record); a record entering `Held`, `Unmatched`,
+/// `Delivered` or `Failed` from another state is one such event. Records read back at recovery
+/// count nothing (they happened before); a redelivered SMS that fails again is a second failure.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SmsEvents {
+    /// SMS accepted from the gateway.
+    pub received: u64,
+    /// SMS held by our-side filtering.
+    pub held: u64,
+    /// SMS with no activation to deliver to.
+    pub unmatched: u64,
+    /// SMS the platform confirmed, per platform name.
+    pub delivered: BTreeMap<String, u64>,
+    /// SMS given up on (the platform refused for good, or the attempt cap), per platform name.
+    pub failed: BTreeMap<String, u64>,
+}
+
+impl SmsEvents {
+    fn record(&mut self, old: Option<SmsState>, record: &SmsRecord) {
+        if old.is_none() {
+            self.received += 1;
+        }
+        if old == Some(record.state) {
+            return;
+        }
+        let platform = || {
+            record
+                .platform
+                .as_ref()
+                .map_or_else(String::new, |p| p.as_str().to_owned())
+        };
+        match record.state {
+            SmsState::Held => self.held += 1,
+            SmsState::Unmatched => self.unmatched += 1,
+            SmsState::Delivered => *self.delivered.entry(platform()).or_default() += 1,
+            SmsState::Failed => *self.failed.entry(platform()).or_default() += 1,
+            SmsState::Pending | SmsState::Assembling => {}
+        }
+    }
 }
 
 /// Counts per delivery state, for metrics.
@@ -66,9 +113,29 @@ impl SmsLedger {
         self.inner.lock().by_id.get(&id).cloned()
     }
 
-    /// Inserts or replaces a record and its indexes.
+    /// Inserts or replaces a record and its indexes, counting what happened to it
+    /// ([`SmsEvents`]).
     pub(crate) fn put(&self, record: SmsRecord) {
+        self.insert(record, true);
+    }
+
+    /// Puts a record read back from the store at recovery: nothing happened to it now, so
+    /// no event is counted.
+    pub(crate) fn restore(&self, record: SmsRecord) {
+        self.insert(record, false);
+    }
+
+    /// What happened to SMS in this process.
+    pub(crate) fn events(&self) -> SmsEvents {
+        self.inner.lock().events.clone()
+    }
+
+    fn insert(&self, record: SmsRecord, counted: bool) {
         let mut inner = self.inner.lock();
+        if counted {
+            let old = inner.by_id.get(&record.id).map(|r| r.state);
+            inner.events.record(old, &record);
+        }
         if let Some(gid) = &record.gateway_id {
             inner
                 .by_gateway_id

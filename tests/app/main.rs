@@ -4,14 +4,16 @@
 //! * `api`: OnlineSIM v1 (GET_SERVICES, GET_NUMBER, FINISH_ACTIVATION), admin and ops endpoints;
 //! * `delivery`: the SIM-bank side and PUSH_SMS delivery;
 //! * `v2`: OnlineSIM v2 (lists, addMessage(s), the `simrelay v2` CLI);
-//! * `platforms`: one pool sold on several platforms at once (OnlineSIM v1, SMSHub, v2).
-//! * `status`: the status page, over HTTP and in headless Chromium.
+//! * `platforms`: one pool sold on several platforms at once (OnlineSIM v1, SMSHub, v2);
+//! * `status`: the status page, over HTTP and in headless Chromium;
+//! * `monitoring`: request, process and SMS event metrics; the dashboard and alert rules.
 
 #[path = "../kit/mod.rs"]
 mod kit;
 
 mod api;
 mod delivery;
+mod monitoring;
 mod platforms;
 mod status;
 mod v2;

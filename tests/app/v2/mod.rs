@@ -6,7 +6,7 @@
 
 pub(crate) mod fake;
 mod filtering;
-mod helpers;
+pub(crate) mod helpers;
 
 mod account;
 mod batch;
