@@ -158,6 +158,9 @@ impl Application {
         let listener = TcpListener::bind(server.listen)
             .with_context(|| format!("cannot listen on server.listen = {}", server.listen))?;
         let port = listener.local_addr()?.port();
+        if let Some(warning) = server.exposure_warning() {
+            tracing::warn!("{warning}");
+        }
         let mut servers = Vec::new();
         let internal_port = match server.internal_listen {
             Some(addr) => {
