@@ -119,7 +119,7 @@ async fn activations(
 }
 
 /// An activation id from the path: 400 `BAD_ID` unless an integer ≥ 1.
-fn activation_id(raw: &str) -> Result<ActivationId, ApiError> {
+pub(crate) fn activation_id(raw: &str) -> Result<ActivationId, ApiError> {
     raw.parse::<u64>()
         .ok()
         .and_then(|n| ActivationId::new(n).ok())

@@ -14,7 +14,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::Markup;
 use serde::Deserialize;
-use simrelay_actors::domain::{ActivationId, SmsId, SmsRecord, SmsState};
+use simrelay_actors::domain::{SmsId, SmsRecord, SmsState};
 
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
@@ -267,12 +267,12 @@ async fn logout(
     response
 }
 
-/// A positive integer id from the path.
-fn id_of(raw: &str, what: &str) -> Result<u64, ApiError> {
+/// An SMS id from the path: 400 `BAD_ID` unless an integer ≥ 1.
+fn sms_id(raw: &str) -> Result<u64, ApiError> {
     raw.parse::<u64>()
         .ok()
         .filter(|n| *n > 0)
-        .ok_or_else(|| ApiError::bad_request(Code::BAD_ID, format!("{what} ids are integers ≥ 1")))
+        .ok_or_else(|| ApiError::bad_request(Code::BAD_ID, "SMS ids are integers ≥ 1"))
 }
 
 /// `POST /status/sms/{id}/redeliver`: as `POST /admin/sms/{id}/redeliver`.
@@ -287,7 +287,7 @@ async fn redeliver(
         return answer;
     }
     let done = async {
-        let id = id_of(&path, "SMS")?;
+        let id = sms_id(&path)?;
         state.engine.redeliver(SmsId(id)).await?;
         Ok::<_, ApiError>(id)
     };
@@ -309,10 +309,9 @@ async fn release(
         return answer;
     }
     let done = async {
-        let raw = id_of(&path, "activation")?;
-        let id = ActivationId::new(raw).map_err(|e| ApiError::bad_request(Code::BAD_ID, e.0))?;
+        let id = crate::admin::activation_id(&path)?;
         state.engine.release(id).await?;
-        Ok::<_, ApiError>(raw)
+        Ok::<_, ApiError>(id)
     };
     match done.await {
         Ok(id) => see_other(&format!("/status?released={id}#overdue")),
