@@ -15,25 +15,22 @@ use super::onlinesim::{http_url, Mode, OnlineSimSettings, RawOnlineSim, V2Endpoi
 use super::Secret;
 
 /// A platform's wire protocol (`[[platforms]] protocol`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
     /// OnlineSIM's v1 Reseller API: the platform pulls numbers, we PUSH_SMS.
-    #[serde(rename = "onlinesim-v1")]
     OnlineSimV1,
     /// OnlineSIM's v2 Reseller API: we push our list and every SMS.
-    #[serde(rename = "onlinesim-v2")]
     OnlineSimV2,
     /// SMSHub's agent protocol: the shape of v1, with its own rules.
-    #[serde(rename = "smshub")]
     SmsHub,
 }
 
 impl Protocol {
-    /// Every protocol by its config name.
-    const ALL: [(&'static str, Protocol); 3] = [
-        ("onlinesim-v1", Protocol::OnlineSimV1),
-        ("onlinesim-v2", Protocol::OnlineSimV2),
-        ("smshub", Protocol::SmsHub),
+    /// Every protocol.
+    const ALL: [Protocol; 3] = [
+        Protocol::OnlineSimV1,
+        Protocol::OnlineSimV2,
+        Protocol::SmsHub,
     ];
 
     /// The config name.
@@ -75,12 +72,6 @@ impl ServiceNames {
     }
 }
 
-impl Serialize for ServiceNames {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.out.serialize(s)
-    }
-}
-
 /// One `[[platforms]]` entry as written.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -107,23 +98,21 @@ pub struct RawPlatform {
 }
 
 /// Where a platform meets us.
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum Side {
     /// It calls us (OnlineSIM v1, SMSHub) and we push its SMS to a webhook.
     Pull {
         /// Where it POSTs its actions; starts with `/`.
         path: String,
         /// Its SMS webhook; `None`: SMS are stored, not delivered (a warning at start says so).
-        #[serde(skip_serializing_if = "Option::is_none")]
         push_url: Option<Url>,
     },
     /// We push it our list and every SMS (OnlineSIM v2).
     Push(V2Settings),
 }
 
-/// One platform simrelay sells on, parsed.
-#[derive(Debug, Clone, Serialize)]
+/// One platform simrelay sells on, parsed (`check-config` prints the entries as written).
+#[derive(Debug, Clone)]
 pub struct Platform {
     /// Its name, on every record it owns.
     pub name: PlatformName,
@@ -132,21 +121,11 @@ pub struct Platform {
     /// The key it sends (pull) or our Bearer key (push).
     pub key: Secret,
     /// The SIMs it may sell (pull) or list (push).
-    #[serde(serialize_with = "scope_keys")]
     pub banks: BankScope,
     /// Service names, ours ↔ its.
-    #[serde(skip_serializing_if = "ServiceNames::is_identity")]
     pub services: ServiceNames,
     /// Where it meets us.
-    #[serde(flatten)]
     pub side: Side,
-}
-
-fn scope_keys<S: serde::Serializer>(banks: &BankScope, s: S) -> Result<S::Ok, S::Error> {
-    match banks {
-        BankScope::Every => s.serialize_str("every"),
-        BankScope::Only(banks) => s.collect_seq(banks.iter()),
-    }
 }
 
 impl Platform {
@@ -265,13 +244,15 @@ impl RawPlatform {
             );
         }
         let name = PlatformName::parse(&self.name)?;
-        let Some((_, protocol)) = Protocol::ALL.iter().find(|(n, _)| *n == self.protocol) else {
+        let Some(protocol) = Protocol::ALL
+            .into_iter()
+            .find(|p| p.as_str() == self.protocol)
+        else {
             bail!(
                 "{at}.protocol: {:?} is not a protocol simrelay speaks: use onlinesim-v1, onlinesim-v2 or smshub",
                 self.protocol
             );
         };
-        let protocol = *protocol;
         if self.key.is_empty() {
             bail!("{at}.key must be set: the platform's key");
         }
