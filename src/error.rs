@@ -154,11 +154,13 @@ impl ResponseError for ApiError {
 }
 
 /// The body of every error answer: `{"error":"<CODE>: <what>","status":"ERROR"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorReply<'a> {
     /// The stable code and what went wrong (or a bare code, e.g. v1's `NO_NUMBERS`).
+    #[schema(example = "BAD_FIELD: sims[3].number: \"12\" has 2 digits")]
     pub error: &'a str,
     /// Always `ERROR`.
+    #[schema(pattern = "^ERROR$")]
     pub status: &'static str,
 }
 

@@ -13,6 +13,7 @@ pub mod fields;
 pub mod gammu_hook;
 pub mod gateway;
 pub mod metrics;
+pub mod openapi;
 pub mod ops;
 pub mod platforms;
 pub mod startup;

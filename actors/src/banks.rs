@@ -56,6 +56,7 @@ pub(crate) struct Banks {
 
 /// A bank as the admin API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BankView {
     /// Its name.
     pub name: BankName,

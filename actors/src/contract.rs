@@ -252,8 +252,39 @@ pub enum FinishOutcome {
     Repeat,
 }
 
+/// Whether a SIM can be issued now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum SimState {
+    /// Not busy, not blocked.
+    Free,
+    /// In an active activation.
+    Busy,
+    /// Blocked by the operator: never issued.
+    Blocked,
+}
+
+impl SimState {
+    /// The name the admin API and the status page show.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SimState::Free => "free",
+            SimState::Busy => "busy",
+            SimState::Blocked => "blocked",
+        }
+    }
+}
+
+impl std::fmt::Display for SimState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A SIM as the admin API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SimView {
     /// Its number.
     pub number: Msisdn,
@@ -267,8 +298,8 @@ pub struct SimView {
     pub operator: Option<OperatorName>,
     /// In a port now.
     pub online: bool,
-    /// `free`, `busy` or `blocked`.
-    pub state: &'static str,
+    /// Whether it can be issued now.
+    pub state: SimState,
     /// The activation it is busy with.
     pub activation_id: Option<ActivationId>,
     /// Services it is no longer offered for because they were sold (or stopped).
@@ -280,11 +311,11 @@ pub struct SimView {
 impl SimView {
     pub(crate) fn from_record(r: &SimRecord) -> SimView {
         let state = if r.active.is_some() {
-            "busy"
+            SimState::Busy
         } else if r.blocked {
-            "blocked"
+            SimState::Blocked
         } else {
-            "free"
+            SimState::Free
         };
         SimView {
             number: r.number,

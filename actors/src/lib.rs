@@ -36,7 +36,7 @@ pub use banks::{BankView, MAX_BANKS};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use contract::{
     BankReplaced, BankScope, EngineSettings, FinishOutcome, IncomingSms, NumberRequest,
-    OperatorChoice, PartOf, Reservation, SimSpec, SimView, SmsFilter, SmsReceipt,
+    OperatorChoice, PartOf, Reservation, SimSpec, SimState, SimView, SmsFilter, SmsReceipt,
 };
 pub use engine::Engine;
 pub use error::EngineError;

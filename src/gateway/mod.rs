@@ -2,12 +2,12 @@
 //! every SMS they receive. `Authorization: Bearer {gateway.token}`.
 
 mod received_at;
-mod sims;
-mod sms;
+pub(crate) mod sims;
+pub(crate) mod sms;
 
 use actix_web::{web, HttpRequest};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::auth::require_bearer;
 use crate::body;
@@ -81,7 +81,7 @@ fn bounded(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Renders any serialisable answer.
-fn answer(status: actix_web::http::StatusCode, value: Value) -> actix_web::HttpResponse {
-    crate::error::json_response(status, &value)
+/// Renders an answer.
+fn answer(status: actix_web::http::StatusCode, value: &impl Serialize) -> actix_web::HttpResponse {
+    crate::error::json_response(status, value)
 }

@@ -8,8 +8,9 @@ use serde::Deserialize;
 /// send milliseconds send 13 digits).
 const MILLIS_FROM: f64 = 1e12;
 
-/// The raw JSON value.
-#[derive(Deserialize)]
+/// When the SIM received the SMS: RFC 3339 with any offset (`2025-01-01T12:00:00+03:00`), or a
+/// UNIX time in seconds (13 digits: milliseconds), as a number or a string of digits.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(untagged, expecting = "an RFC 3339 time or a UNIX time in seconds")]
 pub(super) enum ReceivedAt {
     Text(String),

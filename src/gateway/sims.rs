@@ -5,13 +5,15 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use simrelay_actors::domain::{BankName, CountryName, Msisdn, OperatorName};
 use simrelay_actors::SimSpec;
+use utoipa::ToSchema;
 
 use super::{answer, authorised, authorised_body, authorised_bytes, bounded, typed};
-use crate::error::{ApiError, Code};
+use crate::admin::SimReply;
+use crate::error::{ApiError, Code, ErrorReply};
+use crate::openapi::GatewayErrors;
 use crate::state::AppState;
 
 /// Longest port name (the platform's `port_id` limit).
@@ -20,27 +22,73 @@ const MAX_PORT: usize = 100;
 const MAX_SIMS: usize = 1_000_000;
 
 /// A SIM as the SIM bank describes it; only `number` is required.
-#[derive(Deserialize)]
-pub(super) struct SimObject {
+#[derive(Deserialize, ToSchema)]
+#[schema(as = SimIn)]
+pub(crate) struct SimObject {
+    /// International number, digits only (optional leading `+`).
+    #[schema(value_type = crate::openapi::NumberText)]
     number: String,
+    /// The port it sits in.
     #[serde(default)]
+    #[schema(max_length = 100)]
     port: Option<String>,
+    /// Its operator as OnlineSIM names it (e.g. `beeline`); from `mcc_mnc` when absent.
     #[serde(default)]
     operator: Option<String>,
+    /// Its network's MCC-MNC, 5 or 6 digits.
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{5,6}$")]
     mcc_mnc: Option<String>,
+    /// Its country as OnlineSIM names it (e.g. `russia`); from the number when absent.
     #[serde(default)]
     country: Option<String>,
+    /// Whether it may be rented.
     #[serde(default)]
     rent: Option<bool>,
-    /// Only in `POST /gateway/sims`: the bank the SIM sits in (`default` when absent).
+    /// Only in `POST /gateway/sims` (refused in a list): the bank the SIM sits in.
     #[serde(default)]
     bank: Option<String>,
 }
 
-#[derive(Deserialize)]
-pub(super) struct SimList {
+/// The complete set of a bank's SIMs in ports: SIMs of the bank not listed go offline.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct SimList {
+    /// At most 1 000 000; each number once; no `bank` field.
     sims: Vec<SimObject>,
+}
+
+/// A bank's SIM list applied.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ListApplied {
+    /// The bank (absent for `PUT /gateway/sims`, which is bank `default`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bank: Option<BankName>,
+    /// The bank's SIMs online now.
+    online: usize,
+    /// Listed SIMs that were not online in this bank before.
+    added: usize,
+    /// The bank's SIMs that went offline.
+    removed: usize,
+}
+
+impl ListApplied {
+    fn new(bank: Option<BankName>, done: simrelay_actors::BankReplaced) -> ListApplied {
+        ListApplied {
+            bank,
+            online: done.online,
+            added: done.added,
+            removed: done.removed,
+        }
+    }
+}
+
+/// `POST /gateway/banks/{bank}/heartbeat`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct HeartbeatReply {
+    /// The bank.
+    bank: BankName,
+    /// Its SIMs online.
+    online: usize,
 }
 
 /// Turns a SIM object into a spec: number checked, operator named (directly or by MCC-MNC),
@@ -113,21 +161,26 @@ fn bank_name(field: &str, raw: &str) -> Result<BankName, ApiError> {
     BankName::parse(raw).map_err(|e| ApiError::bad_request(Code::BAD_BANK, format!("{field}: {e}")))
 }
 
-/// `PUT /gateway/sims`: the legacy unscoped list, bank `default`.
-pub(super) async fn replace_default(
+/// The complete set of SIMs in ports of bank `default` (the unscoped form of
+/// `PUT /gateway/banks/{bank}/sims`).
+#[utoipa::path(put, path = "/gateway/sims", tag = "gateway", security(("gateway_token" = [])),
+    request_body = SimList,
+    responses((status = 200, body = ListApplied), GatewayErrors))]
+pub(crate) async fn replace_default(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let done = replace_bank(&req, payload, &state, BankName::default_bank()).await?;
-    Ok(answer(
-        StatusCode::OK,
-        json!({"online": done.online, "added": done.added, "removed": done.removed}),
-    ))
+    Ok(answer(StatusCode::OK, &ListApplied::new(None, done)))
 }
 
-/// `PUT /gateway/banks/{bank}/sims`.
-pub(super) async fn replace(
+/// The complete set of a bank's SIMs in ports; the bank is alive. Every SIM is checked before
+/// anything changes.
+#[utoipa::path(put, path = "/gateway/banks/{bank}/sims", tag = "gateway",
+    security(("gateway_token" = [])), params(("bank" = String, Path, description = "The bank's name, e.g. `bank1`")), request_body = SimList,
+    responses((status = 200, body = ListApplied), GatewayErrors))]
+pub(crate) async fn replace(
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
@@ -136,10 +189,7 @@ pub(super) async fn replace(
     authorised(&req, &state)?;
     let bank = bank_name("bank", &path)?;
     let done = replace_bank(&req, payload, &state, bank.clone()).await?;
-    Ok(answer(
-        StatusCode::OK,
-        json!({"bank": bank, "online": done.online, "added": done.added, "removed": done.removed}),
-    ))
+    Ok(answer(StatusCode::OK, &ListApplied::new(Some(bank), done)))
 }
 
 async fn replace_bank(
@@ -194,8 +244,11 @@ fn validated_list(bytes: &[u8], state: &AppState) -> Result<Vec<SimSpec>, ApiErr
     Ok(specs)
 }
 
-/// `POST /gateway/banks/{bank}/heartbeat`: the bank is alive; answers its SIMs online.
-pub(super) async fn heartbeat(
+/// The bank is alive; answers its SIMs online.
+#[utoipa::path(post, path = "/gateway/banks/{bank}/heartbeat", tag = "gateway",
+    security(("gateway_token" = [])), params(("bank" = String, Path, description = "The bank's name, e.g. `bank1`")),
+    responses((status = 200, body = HeartbeatReply), GatewayErrors))]
+pub(crate) async fn heartbeat(
     req: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
@@ -204,13 +257,14 @@ pub(super) async fn heartbeat(
     let bank = bank_name("bank", &path)?;
     state.engine.renew_bank(&bank).await?;
     let online = state.engine.bank(&bank).map_or(0, |b| b.online);
-    Ok(answer(
-        StatusCode::OK,
-        json!({"bank": bank, "online": online}),
-    ))
+    Ok(answer(StatusCode::OK, &HeartbeatReply { bank, online }))
 }
 
-pub(super) async fn upsert(
+/// One SIM online (in `bank`, or, without it, in its bank or `default`).
+#[utoipa::path(post, path = "/gateway/sims", tag = "gateway", security(("gateway_token" = [])),
+    request_body = SimObject,
+    responses((status = 200, body = SimReply), GatewayErrors))]
+pub(crate) async fn upsert(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -237,10 +291,17 @@ pub(super) async fn upsert(
     if bank.is_none() {
         state.engine.renew_bank(&view.bank).await?;
     }
-    Ok(answer(StatusCode::OK, json!({ "sim": view })))
+    Ok(answer(StatusCode::OK, &SimReply { sim: view }))
 }
 
-pub(super) async fn remove(
+/// One SIM offline: not sold until it is online again; its activation runs to its end.
+#[utoipa::path(delete, path = "/gateway/sims/{number}", tag = "gateway",
+    security(("gateway_token" = [])),
+    params(("number" = crate::openapi::NumberText, Path,
+        description = "The SIM's international number, digits only")),
+    responses((status = 200, body = SimReply),
+        (status = 404, description = "`UNKNOWN_SIM`", body = ErrorReply), GatewayErrors))]
+pub(crate) async fn remove(
     req: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
@@ -249,5 +310,5 @@ pub(super) async fn remove(
     let number = Msisdn::parse(&path).map_err(|e| ApiError::bad_request(Code::BAD_NUMBER, e.0))?;
     state.engine.set_online(number, false).await?;
     let view = state.engine.sim(number).await?;
-    Ok(answer(StatusCode::OK, json!({ "sim": view })))
+    Ok(answer(StatusCode::OK, &SimReply { sim: view }))
 }

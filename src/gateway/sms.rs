@@ -3,14 +3,15 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use simrelay_actors::domain::Msisdn;
 use simrelay_actors::{IncomingSms, PartOf};
+use utoipa::ToSchema;
 
 use super::received_at::ReceivedAt;
 use super::{answer, authorised_body, bounded};
-use crate::error::{ApiError, Code};
+use crate::error::{ApiError, Code, ErrorReply};
+use crate::openapi::GatewayErrors;
 use crate::state::AppState;
 
 /// Longest sender (alphanumeric senders are ≤ 11, numbers ≤ 15; room for odd gateways).
@@ -22,36 +23,72 @@ const MAX_ID: usize = 200;
 /// Most parts of one long SMS (a 16-part SMS is over 1 000 characters of Cyrillic).
 const MAX_PARTS: u64 = 16;
 
-#[derive(Deserialize)]
-struct Body {
+/// An SMS a SIM received, whole or one part of a long SMS. `number` or `port` names the SIM.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = SmsIn)]
+pub(crate) struct Body {
+    /// The receiving SIM's international number.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::NumberText>)]
     number: Option<String>,
+    /// The port of the receiving SIM, when the bank does not know its number.
     #[serde(default)]
     port: Option<String>,
+    /// Sender name or number.
+    #[schema(min_length = 1, max_length = 64)]
     from: String,
+    /// The text (of this part).
+    #[schema(max_length = 10000)]
     text: String,
+    /// When the SIM received it; now when absent (and when in the future).
     #[serde(default)]
     received_at: Option<ReceivedAt>,
+    /// The gateway's message id: a repeat with the same id is answered, not stored twice.
     #[serde(default)]
     id: Option<IdValue>,
     /// Concatenation reference of a long SMS's parts.
     #[serde(default, rename = "ref")]
     reference: Option<IdValue>,
+    /// This part's place, 1 to `parts`.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 16)]
     part: Option<u64>,
+    /// How many parts the long SMS has.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 16)]
     parts: Option<u64>,
 }
 
-/// Gateways send ids as strings or integers.
-#[derive(Deserialize)]
+/// `POST /gateway/sms`: stored before this answer.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SmsAccepted {
+    /// simrelay's id of the SMS (of the long SMS, for a part).
+    sms_id: u64,
+    /// The activation it belongs to; `null`: none (kept as `unmatched`).
+    activation_id: Option<u64>,
+    /// The same gateway id was received before: nothing new was stored.
+    duplicate: bool,
+    /// Only for a part: whether all parts are here (the joined SMS is forwarded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    complete: Option<bool>,
+}
+
+/// A gateway id or concatenation reference: a string or an integer.
+#[derive(Deserialize, ToSchema)]
 #[serde(untagged, expecting = "a string or an integer")]
 enum IdValue {
     Text(String),
     Int(u64),
 }
 
-pub(super) async fn receive(
+/// An SMS a SIM received, stored before the answer; one for a number in an active activation is
+/// forwarded to the platform until it confirms.
+#[utoipa::path(post, path = "/gateway/sms", tag = "gateway", security(("gateway_token" = [])),
+    request_body = Body,
+    responses((status = 202, body = SmsAccepted),
+        (status = 404, description = "`UNKNOWN_PORT`: no SIM online in `port`", body = ErrorReply),
+        GatewayErrors))]
+pub(crate) async fn receive(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -94,16 +131,14 @@ pub(super) async fn receive(
             part,
         })
         .await?;
-    let mut reply = json!({
-        "sms_id": receipt.sms_id.0,
-        "activation_id": receipt.activation_id.map(|a| a.get()),
-        "duplicate": receipt.duplicate,
-    });
-    if is_part {
+    let reply = SmsAccepted {
+        sms_id: receipt.sms_id.0,
+        activation_id: receipt.activation_id.map(|a| a.get()),
+        duplicate: receipt.duplicate,
         // A "long" SMS of one part is whole at once.
-        reply["complete"] = json!(receipt.complete.unwrap_or(true));
-    }
-    Ok(answer(StatusCode::ACCEPTED, reply))
+        complete: is_part.then(|| receipt.complete.unwrap_or(true)),
+    };
+    Ok(answer(StatusCode::ACCEPTED, &reply))
 }
 
 impl IdValue {

@@ -2,45 +2,102 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use simrelay_actors::store::Role;
 
-use crate::error::{json_response, ApiError, Code};
+use crate::error::{json_response, ApiError, Code, ErrorReply};
 use crate::state::AppState;
 
-/// Mounts `/healthz`, `/readyz`, `/metrics`.
+/// Mounts `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics));
+        .route("/metrics", web::get().to(metrics))
+        .route("/openapi.json", web::get().to(crate::openapi::document));
 }
 
-async fn healthz() -> HttpResponse {
-    json_response(StatusCode::OK, &json!({"status": "ok"}))
+/// `GET /healthz`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Health {
+    /// Always `ok`.
+    #[schema(pattern = "^ok$")]
+    status: &'static str,
 }
 
-async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+/// Where the process stands: `ready`, or why not.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ReadyState {
+    /// Recovered, the store accepts writes, this process holds the lease.
+    Ready,
+    /// Not (yet) serving: `reason` says why.
+    NotReady,
+    /// Another process holds the lease.
+    Standby,
+    /// This process lost the lease; a restart makes it a standby.
+    Deposed,
+}
+
+/// `GET /readyz`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Readiness {
+    /// Ready or not.
+    status: ReadyState,
+    /// Why not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    /// On a standby: the id of the process holding the lease, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    holder: Option<String>,
+}
+
+impl Readiness {
+    fn not(status: ReadyState, reason: Option<String>) -> HttpResponse {
+        let body = Readiness {
+            status,
+            reason,
+            holder: None,
+        };
+        json_response(StatusCode::SERVICE_UNAVAILABLE, &body)
+    }
+}
+
+/// 200 while the process serves.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = Health)))]
+pub(crate) async fn healthz() -> HttpResponse {
+    json_response(StatusCode::OK, &Health { status: "ok" })
+}
+
+/// 200 once state is recovered, the store accepts writes and this process holds the lease;
+/// 503 with the reason otherwise (`standby` on a standby).
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match state.store.role() {
         Role::Leader => {}
         // Without Redis nobody can tell who holds the lease: say why.
         Role::Standby(_) if state.engine.store_down_reason().is_some() => {
             let reason = state.engine.store_down_reason().unwrap_or_default();
-            return json_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &json!({"status": "not_ready", "reason": format!("store unavailable: {reason}")}),
+            return Readiness::not(
+                ReadyState::NotReady,
+                Some(format!("store unavailable: {reason}")),
             );
         }
         Role::Standby(holder) => {
-            return json_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &json!({"status": "standby", "holder": holder}),
-            )
+            let body = Readiness {
+                status: ReadyState::Standby,
+                reason: None,
+                holder,
+            };
+            return json_response(StatusCode::SERVICE_UNAVAILABLE, &body);
         }
         Role::Deposed => {
-            return json_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &json!({"status": "deposed", "reason": "this process lost the lease"}),
+            return Readiness::not(
+                ReadyState::Deposed,
+                Some("this process lost the lease".into()),
             )
         }
     }
@@ -70,15 +127,23 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
                 })
         });
     match reason {
-        None => json_response(StatusCode::OK, &json!({"status": "ready"})),
-        Some(reason) => json_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &json!({"status": "not_ready", "reason": reason}),
+        None => json_response(
+            StatusCode::OK,
+            &Readiness {
+                status: ReadyState::Ready,
+                reason: None,
+                holder: None,
+            },
         ),
+        Some(reason) => Readiness::not(ReadyState::NotReady, Some(reason)),
     }
 }
 
-async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+/// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, content_type = "text/plain; version=0.0.4; charset=utf-8", body = String),
+        (status = 500, description = "`METRICS`: the metrics could not be encoded", body = ErrorReply)))]
+pub(crate) async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let problem = state.v2_health.iter().find_map(|(_, h)| h.problem());
     state.metrics.v2_account(problem.as_deref());
     state.metrics.lease_held(state.store.role() == Role::Leader);

@@ -89,7 +89,10 @@ impl SimFilter {
 
     fn keeps(&self, sim: &simrelay_actors::SimView) -> bool {
         self.bank.as_deref().is_none_or(|b| sim.bank.as_str() == b)
-            && self.state.as_deref().is_none_or(|s| sim.state == s)
+            && self
+                .state
+                .as_deref()
+                .is_none_or(|s| sim.state.as_str() == s)
             && self
                 .online
                 .as_deref()

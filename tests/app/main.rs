@@ -6,7 +6,8 @@
 //! * `v2`: OnlineSIM v2 (lists, addMessage(s), the `simrelay v2` CLI);
 //! * `platforms`: one pool sold on several platforms at once (OnlineSIM v1, SMSHub, v2);
 //! * `status`: the status page, over HTTP and in headless Chromium;
-//! * `monitoring`: request, process and SMS event metrics; the dashboard and alert rules.
+//! * `monitoring`: request, process and SMS event metrics; the dashboard and alert rules;
+//! * `openapi`: `/openapi.json`, validated and run against the server by schemathesis.
 
 #[path = "../kit/mod.rs"]
 mod kit;
@@ -14,6 +15,7 @@ mod kit;
 mod api;
 mod delivery;
 mod monitoring;
+mod openapi;
 mod platforms;
 mod status;
 mod v2;

@@ -10,6 +10,7 @@ use super::{CountryName, Msisdn, OperatorName, ParseError, PlatformName, Service
 /// The id simrelay gives an activation; ≥ 1, never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = u64))]
 pub struct ActivationId(std::num::NonZeroU64);
 
 impl ActivationId {
@@ -34,6 +35,7 @@ impl fmt::Display for ActivationId {
 
 /// The `status` of FINISH_ACTIVATION.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FinishStatus {
     /// 1: stop offering this number for this service.
@@ -109,6 +111,7 @@ impl FinishRules {
 
 /// Where an activation is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ActivationState {
     /// Reserved and answered SUCCESS; the number is busy with it.
@@ -122,6 +125,7 @@ pub enum ActivationState {
 
 /// Everything simrelay keeps about one activation; the unit the store persists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivationRecord {
     /// The id the platform uses in FINISH_ACTIVATION.
     pub id: ActivationId,

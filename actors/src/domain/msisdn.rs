@@ -14,6 +14,7 @@ const MIN_DIGITS: u32 = 7;
 /// An international number without `+`, e.g. `79281234567`. Stored as an integer: E.164 numbers
 /// never start with 0, so the digits and the integer are the same thing, and the platform wants
 /// JSON integers anyway.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Msisdn(u64);
 

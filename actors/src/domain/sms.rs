@@ -10,6 +10,7 @@ use super::{ActivationId, Msisdn, PlatformName, ServiceName};
 /// simrelay's id of a received SMS (taken from the same never-reused sequence as activation
 /// ids, so it is unique across both).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct SmsId(pub u64);
 
@@ -21,6 +22,7 @@ impl fmt::Display for SmsId {
 
 /// Where an SMS is on its way to the platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SmsState {
     /// Matched to an activation; being delivered until the platform confirms.
@@ -39,6 +41,7 @@ pub enum SmsState {
 
 /// Everything simrelay keeps about one SMS; the unit the store persists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SmsRecord {
     /// simrelay's id.
     pub id: SmsId,
@@ -84,6 +87,7 @@ pub struct SmsRecord {
 
 /// The parts of a long SMS, as they arrive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Multipart {
     /// The concatenation reference the parts share.
     pub reference: String,
@@ -97,6 +101,7 @@ pub struct Multipart {
 
 /// One part of a long SMS.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SmsPart {
     /// Its position, 1-based.
     pub part: u8,

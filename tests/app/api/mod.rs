@@ -8,7 +8,7 @@ mod exclusions;
 mod expiry;
 mod finish;
 mod gzip;
-mod helpers;
+pub(crate) mod helpers;
 mod operators;
 mod ops;
 mod overdue;
