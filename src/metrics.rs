@@ -62,8 +62,8 @@ pub struct Metrics {
     possible_repeats: IntGauge,
     v2_requests: IntCounterVec,
     v2_seconds: Histogram,
-    v2_heartbeat: IntGauge,
-    v2_listed: IntGauge,
+    v2_heartbeat: IntGaugeVec,
+    v2_listed: IntGaugeVec,
     v2_account: IntGaugeVec,
     bank_sims_online: IntGaugeVec,
     bank_live: IntGaugeVec,
@@ -155,17 +155,27 @@ impl Metrics {
             V2_SECONDS,
             "Time of one OnlineSIM v2 request",
         ))?;
-        let v2_heartbeat = IntGauge::new(
-            V2_HEARTBEAT,
-            "UNIX time of the last successful v2 heartbeat (sendNumbersOnline or checkWork)",
+        // One series per v2 platform (platforms are few: the config names them).
+        let v2_heartbeat = IntGaugeVec::new(
+            Opts::new(
+                V2_HEARTBEAT,
+                "UNIX time of the last successful v2 heartbeat (sendNumbersOnline or checkWork), by platform",
+            ),
+            &["platform"],
         )?;
-        let v2_listed = IntGauge::new(V2_LISTED, "SIMs OnlineSIM holds in our v2 list")?;
+        let v2_listed = IntGaugeVec::new(
+            Opts::new(
+                V2_LISTED,
+                "SIMs the v2 platform holds in our list, by platform",
+            ),
+            &["platform"],
+        )?;
         let v2_account = IntGaugeVec::new(
             Opts::new(
                 V2_ACCOUNT,
-                "1 while OnlineSIM v2 refuses our account, by code",
+                "1 while a v2 platform refuses our account, by platform and code",
             ),
-            &["code"],
+            &["platform", "code"],
         )?;
         // Banks are few (at most MAX_BANKS), so the bank label stays bounded.
         let bank_sims_online = IntGaugeVec::new(
@@ -276,22 +286,27 @@ impl Metrics {
         self.v2_seconds.observe(seconds);
     }
 
-    /// Records a successful heartbeat.
-    pub fn v2_heartbeat(&self, unix: i64) {
-        self.v2_heartbeat.set(unix);
+    /// Records a platform's successful heartbeat.
+    pub fn v2_heartbeat(&self, platform: &str, unix: i64) {
+        self.v2_heartbeat.with_label_values(&[platform]).set(unix);
     }
 
-    /// Records how many SIMs the platform holds.
-    pub fn v2_listed(&self, listed: usize) {
+    /// Records how many SIMs a platform holds.
+    pub fn v2_listed(&self, platform: &str, listed: usize) {
         self.v2_listed
+            .with_label_values(&[platform])
             .set(i64::try_from(listed).unwrap_or(i64::MAX));
     }
 
-    /// Records the current v2 account problem (or none).
-    pub fn v2_account(&self, problem: Option<&str>) {
+    /// Records the v2 platforms' account problems now: one series per platform with one.
+    pub fn v2_accounts<'a>(&self, problems: impl IntoIterator<Item = (&'a str, Option<String>)>) {
         self.v2_account.reset();
-        if let Some(code) = problem {
-            self.v2_account.with_label_values(&[code]).set(1);
+        for (platform, problem) in problems {
+            if let Some(code) = problem {
+                self.v2_account
+                    .with_label_values(&[platform, code.as_str()])
+                    .set(1);
+            }
         }
     }
 

@@ -105,9 +105,6 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         .v2_health
         .iter()
         .find_map(|(name, h)| h.problem().map(|p| (name.clone(), p)));
-    state
-        .metrics
-        .v2_account(v2_problem.as_ref().map(|(_, code)| code.as_str()));
     let reason = state
         .readiness
         .reason()
@@ -144,8 +141,12 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     responses((status = 200, content_type = "text/plain; version=0.0.4; charset=utf-8", body = String),
         (status = 500, description = "`METRICS`: the metrics could not be encoded", body = ErrorReply)))]
 pub(crate) async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let problem = state.v2_health.iter().find_map(|(_, h)| h.problem());
-    state.metrics.v2_account(problem.as_deref());
+    state.metrics.v2_accounts(
+        state
+            .v2_health
+            .iter()
+            .map(|(name, health)| (name.as_str(), health.problem())),
+    );
     state.metrics.lease_held(state.store.role() == Role::Leader);
     let text = state.metrics.render(&state.engine).map_err(|e| {
         ApiError::new(

@@ -91,8 +91,10 @@ pub struct Running {
     pub internal_address: Option<String>,
     /// The engine, to run due work after moving the clock.
     pub engine: Engine,
-    /// The v2 list task, in v2 mode.
+    /// The first v2 platform's list task, in v2 mode.
     pub v2_sync: Option<Arc<ListSync>>,
+    /// Every v2 platform's list task, in config order.
+    pub v2_syncs: Vec<Arc<ListSync>>,
     /// The settings it runs with.
     pub settings: Settings,
 }
@@ -113,6 +115,7 @@ pub async fn start(
         internal_address: app.internal_port().map(|p| format!("http://127.0.0.1:{p}")),
         engine: app.engine().clone(),
         v2_sync: app.v2_sync().cloned(),
+        v2_syncs: app.v2_syncs().to_vec(),
         settings,
     };
     actix_rt::spawn(app.run_until_stopped());

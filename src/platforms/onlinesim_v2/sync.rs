@@ -210,9 +210,11 @@ impl ListSync {
                 s.change_since = None;
                 if heartbeat_due || self.settings.mode == V2ListMode::Full {
                     s.next_heartbeat = Some(later(now, self.settings.heartbeat));
-                    self.metrics.v2_heartbeat(now.timestamp());
+                    self.metrics
+                        .v2_heartbeat(self.client.platform(), now.timestamp());
                 }
-                self.metrics.v2_listed(s.listed.len());
+                self.metrics
+                    .v2_listed(self.client.platform(), s.listed.len());
             }
             Err(e) => {
                 if let V2Error::Account { code, .. } = &e {
@@ -226,8 +228,6 @@ impl ListSync {
                 tracing::warn!(error = %e, retry_in = %wait, "v2 list update failed");
             }
         }
-        drop(s);
-        self.metrics.v2_account(self.health.problem().as_deref());
     }
 
     async fn timed<T>(

@@ -108,7 +108,7 @@ async fn a_v2_platform_lists_and_hears_only_its_banks_sims() {
     assert_eq!(
         metric(
             &text,
-            r#"simrelay_v2_account_problem{code="ERROR_WRONG_KEY"}"#
+            r#"simrelay_v2_account_problem{code="ERROR_WRONG_KEY",platform="os-v2"}"#
         ),
         Some(1.0),
         "{text}"
@@ -120,4 +120,75 @@ async fn a_v2_platform_lists_and_hears_only_its_banks_sims() {
         .await
         .expect("readyz");
     assert_eq!(ready.status(), reqwest::StatusCode::OK);
+}
+
+/// Two v2 platforms, each with its own bank: the v2 metrics are per platform, and one
+/// platform's account problem is neither hidden nor cleared by the other's successful lists.
+#[actix_rt::test]
+async fn two_v2_platforms_have_metrics_of_their_own() {
+    let clock = new_clock();
+    let fake_a = FakeV2::start(Some(clock.clone())).await;
+    let fake_b = FakeV2::start(Some(clock.clone())).await;
+    let mut s = settings(Vec::new());
+    s.onlinesim.api_key = Secret::default();
+    for (name, fake, bank) in [("os-a", &fake_a, "rack-a"), ("os-b", &fake_b, "rack-b")] {
+        s.platforms.push(RawPlatform {
+            name: name.into(),
+            protocol: "onlinesim-v2".into(),
+            key: Secret::new(V2_KEY),
+            push_url: Some(fake.url()),
+            banks: Some(vec![bank.into()]),
+            ..RawPlatform::default()
+        });
+    }
+    let running = app::start_in_memory(s, clock.clone()).await;
+    assert_eq!(running.v2_syncs.len(), 2);
+    let syncs = running.v2_syncs.clone();
+    let app = TestApp {
+        address: running.address,
+        clock,
+        engine: running.engine,
+        client: app::client(),
+        settings: running.settings,
+    };
+    app.bank_lists("rack-a", &[LISTED]).await;
+    app.bank_lists("rack-b", &[HUBS, NOBODYS]).await;
+    // Platform b refuses the key (until told otherwise below).
+    fake_b.always(Endpoint::SendNumbersOnline, Reply::wrong_key());
+    app.advance(10);
+    for sync in &syncs {
+        sync.tick().await;
+    }
+    let listed = |name: &str| format!(r#"simrelay_v2_listed_sims{{platform="{name}"}}"#);
+    let problem = |name: &str| {
+        format!(r#"simrelay_v2_account_problem{{code="ERROR_WRONG_KEY",platform="{name}"}}"#)
+    };
+    let heartbeat = |name: &str| {
+        format!(r#"simrelay_v2_last_heartbeat_timestamp_seconds{{platform="{name}"}}"#)
+    };
+    let text = app.metrics().await;
+    assert_eq!(metric(&text, &listed("os-a")), Some(1.0), "{text}");
+    assert!(metric(&text, &heartbeat("os-a")).is_some(), "{text}");
+    assert_eq!(metric(&text, &problem("os-b")), Some(1.0), "{text}");
+    assert_eq!(metric(&text, &problem("os-a")), None, "{text}");
+    // b holds what its last accepted list (the empty one at start) gave it.
+    assert_eq!(metric(&text, &listed("os-b")), Some(0.0), "{text}");
+
+    // Platform a lists again: b's problem stays until b itself lists.
+    app.bank_lists("rack-a", &[LISTED, 79281000004]).await;
+    app.advance(10);
+    syncs[0].tick().await;
+    let text = app.metrics().await;
+    assert_eq!(metric(&text, &listed("os-a")), Some(2.0), "{text}");
+    assert_eq!(metric(&text, &problem("os-b")), Some(1.0), "{text}");
+
+    // b's key is accepted now; its back-off is over.
+    fake_b.always(Endpoint::SendNumbersOnline, Reply::Ok);
+    app.advance(60);
+    syncs[1].tick().await;
+    let text = app.metrics().await;
+    assert_eq!(metric(&text, &problem("os-b")), None, "{text}");
+    assert_eq!(metric(&text, &listed("os-b")), Some(2.0), "{text}");
+    assert!(metric(&text, &heartbeat("os-b")).is_some(), "{text}");
+    assert_eq!(metric(&text, &listed("os-a")), Some(2.0), "{text}");
 }

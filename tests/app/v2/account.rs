@@ -33,7 +33,7 @@ async fn account_error_backs_off_and_recovers(reply: Reply, code: &str) {
     assert_not_ready_because(&app, code).await;
     let text = app.metrics().await;
     assert_eq!(
-        metric(&text, PROBLEM, &[("code", code)]),
+        metric(&text, PROBLEM, &[("code", code), ("platform", "onlinesim")]),
         Some(1.0),
         "{text}"
     );
@@ -85,7 +85,7 @@ async fn account_error_backs_off_and_recovers(reply: Reply, code: &str) {
     assert_eq!(status, StatusCode::OK, "{body}");
     let text = app.metrics().await;
     assert_ne!(
-        metric(&text, PROBLEM, &[("code", code)]),
+        metric(&text, PROBLEM, &[("code", code), ("platform", "onlinesim")]),
         Some(1.0),
         "{text}"
     );
@@ -114,7 +114,11 @@ async fn the_account_problem_gauge_follows_the_failing_request_itself() {
     // Scraped without anyone asking /readyz first.
     let text = app.metrics().await;
     assert_eq!(
-        metric(&text, PROBLEM, &[("code", "ERROR_WRONG_KEY")]),
+        metric(
+            &text,
+            PROBLEM,
+            &[("code", "ERROR_WRONG_KEY"), ("platform", "onlinesim")]
+        ),
         Some(1.0),
         "{text}"
     );
@@ -130,7 +134,11 @@ async fn the_account_problem_gauge_follows_the_failing_request_itself() {
     );
     let text = app.metrics().await;
     assert_ne!(
-        metric(&text, PROBLEM, &[("code", "ERROR_WRONG_KEY")]),
+        metric(
+            &text,
+            PROBLEM,
+            &[("code", "ERROR_WRONG_KEY"), ("platform", "onlinesim")]
+        ),
         Some(1.0),
         "cleared with the first accepted request: {text}"
     );

@@ -14,6 +14,8 @@ use crate::v2::helpers::{
 const HEARTBEAT: &str = "simrelay_v2_last_heartbeat_timestamp_seconds";
 const LISTED: &str = "simrelay_v2_listed_sims";
 const REQUESTS: &str = "simrelay_v2_requests_total";
+/// The label of the v2 platform these tests run.
+const ONLINESIM: &[(&str, &str)] = &[("platform", "onlinesim")];
 
 fn requests(text: &str, endpoint: &str, outcome: &str) -> Option<f64> {
     metric(
@@ -33,11 +35,11 @@ async fn full_mode_heartbeat_listed_sims_and_request_counts() {
     app.tick().await;
     let text = app.metrics().await;
     assert_eq!(
-        metric(&text, HEARTBEAT, &[]),
+        metric(&text, HEARTBEAT, ONLINESIM),
         Some(unix(0) as f64),
         "{text}"
     );
-    assert_eq!(metric(&text, LISTED, &[]), Some(1.0), "{text}");
+    assert_eq!(metric(&text, LISTED, ONLINESIM), Some(1.0), "{text}");
     assert_eq!(
         requests(&text, "sendNumbersOnline", "ok"),
         Some(1.0),
@@ -49,7 +51,7 @@ async fn full_mode_heartbeat_listed_sims_and_request_counts() {
     app.tick().await;
     app.advance_and_tick(DEBOUNCE_SECS).await;
     let text = app.metrics().await;
-    assert_eq!(metric(&text, LISTED, &[]), Some(3.0), "{text}");
+    assert_eq!(metric(&text, LISTED, ONLINESIM), Some(3.0), "{text}");
     assert_eq!(
         requests(&text, "sendNumbersOnline", "ok"),
         Some(2.0),
@@ -59,7 +61,7 @@ async fn full_mode_heartbeat_listed_sims_and_request_counts() {
     app.advance_and_tick(HEARTBEAT_SECS).await;
     let text = app.metrics().await;
     assert_eq!(
-        metric(&text, HEARTBEAT, &[]),
+        metric(&text, HEARTBEAT, ONLINESIM),
         Some(unix(DEBOUNCE_SECS + HEARTBEAT_SECS) as f64),
         "{text}"
     );
@@ -77,7 +79,7 @@ async fn full_mode_heartbeat_listed_sims_and_request_counts() {
     app.advance_and_tick(HEARTBEAT_SECS).await;
     let text = app.metrics().await;
     assert_eq!(
-        metric(&text, HEARTBEAT, &[]),
+        metric(&text, HEARTBEAT, ONLINESIM),
         Some(unix(DEBOUNCE_SECS + HEARTBEAT_SECS) as f64),
         "{text}"
     );
@@ -86,7 +88,7 @@ async fn full_mode_heartbeat_listed_sims_and_request_counts() {
         Some(1.0),
         "{text}"
     );
-    assert_eq!(metric(&text, LISTED, &[]), Some(3.0), "{text}");
+    assert_eq!(metric(&text, LISTED, ONLINESIM), Some(3.0), "{text}");
 }
 
 #[actix_rt::test]
@@ -130,7 +132,7 @@ async fn incremental_mode_counts_check_work_add_and_remove() {
     let text = app.metrics().await;
     assert_eq!(requests(&text, "checkWork", "ok"), Some(1.0), "{text}");
     assert_eq!(
-        metric(&text, HEARTBEAT, &[]),
+        metric(&text, HEARTBEAT, ONLINESIM),
         Some(unix(0) as f64),
         "{text}"
     );
@@ -143,9 +145,9 @@ async fn incremental_mode_counts_check_work_add_and_remove() {
     let text = app.metrics().await;
     assert_eq!(requests(&text, "addNumber", "ok"), Some(1.0), "{text}");
     assert_eq!(requests(&text, "removeNumber", "ok"), Some(1.0), "{text}");
-    assert_eq!(metric(&text, LISTED, &[]), Some(1.0), "{text}");
+    assert_eq!(metric(&text, LISTED, ONLINESIM), Some(1.0), "{text}");
     assert_eq!(
-        metric(&text, HEARTBEAT, &[]),
+        metric(&text, HEARTBEAT, ONLINESIM),
         Some(unix(0) as f64),
         "changes are not heartbeats: {text}"
     );
@@ -153,7 +155,7 @@ async fn incremental_mode_counts_check_work_add_and_remove() {
     let text = app.metrics().await;
     assert_eq!(requests(&text, "checkWork", "ok"), Some(2.0), "{text}");
     assert_eq!(
-        metric(&text, HEARTBEAT, &[]),
+        metric(&text, HEARTBEAT, ONLINESIM),
         Some(unix(2 * DEBOUNCE_SECS + HEARTBEAT_SECS) as f64),
         "{text}"
     );
