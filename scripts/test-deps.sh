@@ -29,8 +29,8 @@ if [ ${#packages[@]} -gt 0 ]; then
 fi
 
 venv="${SIMRELAY_TEST_VENV:-$HOME/.cache/simrelay-venv}"
-if ! [ -x "$venv/bin/schemathesis" ] || ! [ -x "$venv/bin/openapi-spec-validator" ]; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check \
-        'schemathesis==4.32.5' 'openapi-spec-validator==0.7.2'
-fi
+# A venv whose Python is gone (an upgraded interpreter) is made again.
+[ -x "$venv/bin/python" ] && "$venv/bin/python" -c '' 2>/dev/null || python3 -m venv --clear "$venv"
+# Exact pins: nothing is downloaded when they are installed already; a changed pin is installed.
+"$venv/bin/pip" install -q --disable-pip-version-check \
+    'schemathesis==4.32.5' 'openapi-spec-validator==0.7.2'

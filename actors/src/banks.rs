@@ -65,6 +65,7 @@ pub struct BankView {
     /// Of those, SIMs in a port now.
     pub online: usize,
     /// When it last reported (`None`: never, e.g. only configured SIMs).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_seen: Option<DateTime<Utc>>,
     /// Its SIMs are on sale (it reported within `bank_ttl`).
     pub live: bool,

@@ -289,18 +289,21 @@ pub struct SimView {
     /// Its number.
     pub number: Msisdn,
     /// Its port.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub port: Option<String>,
     /// The SIM bank it belongs to.
     pub bank: BankName,
     /// Its country.
     pub country: CountryName,
     /// Its operator.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub operator: Option<OperatorName>,
     /// In a port now.
     pub online: bool,
     /// Whether it can be issued now.
     pub state: SimState,
     /// The activation it is busy with.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub activation_id: Option<ActivationId>,
     /// Services it is no longer offered for because they were sold (or stopped).
     pub services_used: Vec<ServiceName>,

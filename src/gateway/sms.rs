@@ -65,6 +65,7 @@ pub(crate) struct SmsAccepted {
     /// simrelay's id of the SMS (of the long SMS, for a part).
     sms_id: u64,
     /// The activation it belongs to; `null`: none (kept as `unmatched`).
+    #[schema(required = true)]
     activation_id: Option<u64>,
     /// The same gateway id was received before: nothing new was stored.
     duplicate: bool,

@@ -48,9 +48,10 @@ pub(crate) struct Readiness {
     /// Why not.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
-    /// On a standby: the id of the process holding the lease, when known.
+    /// Only on a standby: the id of the process holding the lease (`null` when unknown).
     #[serde(skip_serializing_if = "Option::is_none")]
-    holder: Option<String>,
+    #[schema(value_type = Option<String>)]
+    holder: Option<Option<String>>,
 }
 
 impl Readiness {
@@ -90,7 +91,7 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             let body = Readiness {
                 status: ReadyState::Standby,
                 reason: None,
-                holder,
+                holder: Some(holder),
             };
             return json_response(StatusCode::SERVICE_UNAVAILABLE, &body);
         }

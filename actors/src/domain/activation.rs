@@ -140,22 +140,28 @@ pub struct ActivationRecord {
     /// The country of the number.
     pub country: CountryName,
     /// The operator of the number, when known.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub operator: Option<OperatorName>,
     /// The price GET_NUMBER offered (RUB).
     pub sum: f64,
     /// When GET_NUMBER reserved it.
     pub created_at: DateTime<Utc>,
     /// When the platform considers it over (created + TTL); `None` for rent.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expires_at: Option<DateTime<Utc>>,
     /// Current state.
     pub state: ActivationState,
     /// The FINISH_ACTIVATION status, once received.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub finish_status: Option<FinishStatus>,
     /// The `sum` FINISH_ACTIVATION carried, if any.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub finish_sum: Option<f64>,
     /// When FINISH_ACTIVATION arrived.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub finished_at: Option<DateTime<Utc>>,
     /// When the safety net freed the number.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expired_at: Option<DateTime<Utc>>,
 }
 

@@ -56,10 +56,13 @@ pub struct SmsRecord {
     /// When simrelay accepted it.
     pub accepted_at: DateTime<Utc>,
     /// The gateway's message id, for de-duplication.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub gateway_id: Option<String>,
     /// The activation it belongs to.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub activation_id: Option<ActivationId>,
     /// The service of that activation (`rent` changes the PUSH_SMS body).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub service: Option<ServiceName>,
     /// The platform it is delivered to: its activation's, or (no activation) the v2 platform
     /// that lists its SIM; `None`: nobody's (kept, never sent). Records written before platforms
@@ -71,10 +74,13 @@ pub struct SmsRecord {
     /// Delivery attempts so far.
     pub attempts: u32,
     /// The last attempt's failure, or the platform's refusal.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_error: Option<String>,
     /// When the next attempt is due (pending only).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// When the platform confirmed it.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub delivered_at: Option<DateTime<Utc>>,
     /// Set while an attempt is in flight; found set after a crash it means the platform may
     /// have confirmed an attempt we never recorded, so one repeat is possible.
