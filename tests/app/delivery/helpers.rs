@@ -78,14 +78,7 @@ pub async fn spawn_app_on_store(
     store: Arc<dyn simrelay_actors::store::Store>,
     clock: Arc<ManualClock>,
 ) -> TestApp {
-    let running = app::start(settings, store, clock.clone()).await;
-    TestApp {
-        address: running.address,
-        clock,
-        engine: running.engine,
-        client: client(),
-        settings: running.settings,
-    }
+    TestApp::of(app::start(settings, store, clock.clone()).await, clock)
 }
 
 /// An app with these settings (no platform unless the settings name one).
@@ -128,6 +121,17 @@ pub fn success_of(reply: &(StatusCode, Value)) -> (u64, u64) {
 }
 
 impl TestApp {
+    /// The app of a started simrelay running on this clock.
+    pub fn of(running: app::Running, clock: Arc<ManualClock>) -> TestApp {
+        TestApp {
+            address: running.address,
+            clock,
+            engine: running.engine,
+            client: client(),
+            settings: running.settings,
+        }
+    }
+
     /// Moves the test clock forward.
     pub fn advance(&self, secs: i64) {
         self.clock.advance(TimeDelta::seconds(secs));

@@ -43,13 +43,7 @@ async fn a_v2_platform_lists_and_hears_only_its_banks_sims() {
         .v2_sync
         .clone()
         .expect("the v2 platform's list task");
-    let app = TestApp {
-        address: running.address,
-        clock,
-        engine: running.engine,
-        client: app::client(),
-        settings: running.settings,
-    };
+    let app = TestApp::of(running, clock);
     assert_eq!(app.settings.platforms.len(), 2);
     app.bank_lists("rack-v2", &[LISTED]).await;
     app.bank_lists("rack-hub", &[HUBS]).await;
@@ -144,13 +138,7 @@ async fn two_v2_platforms_have_metrics_of_their_own() {
     let running = app::start_in_memory(s, clock.clone()).await;
     assert_eq!(running.v2_syncs.len(), 2);
     let syncs = running.v2_syncs.clone();
-    let app = TestApp {
-        address: running.address,
-        clock,
-        engine: running.engine,
-        client: app::client(),
-        settings: running.settings,
-    };
+    let app = TestApp::of(running, clock);
     app.bank_lists("rack-a", &[LISTED]).await;
     app.bank_lists("rack-b", &[HUBS, NOBODYS]).await;
     // Platform b refuses the key (until told otherwise below).
