@@ -141,7 +141,7 @@ pub(crate) async fn sims(
 }
 
 /// Which activations `GET /admin/activations` lists.
-#[derive(Deserialize, ToSchema)]
+#[derive(Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Listing {
     /// Reserved, not finished.
@@ -152,6 +152,18 @@ pub(crate) enum Listing {
     Expired,
     /// Active and past `expires_at`: the platform has not finished them.
     Overdue,
+}
+
+impl Listing {
+    /// The one state it lists; `None` for overdue (active ones past their expiry).
+    fn state(self) -> Option<ActivationState> {
+        match self {
+            Listing::Active => Some(ActivationState::Active),
+            Listing::Finished => Some(ActivationState::Finished),
+            Listing::Expired => Some(ActivationState::Expired),
+            Listing::Overdue => None,
+        }
+    }
 }
 
 /// The query of `GET /admin/activations`.
@@ -213,17 +225,10 @@ pub(crate) async fn activations(
     };
     let limit = limit(query.limit.as_deref())?;
     let activations = match wanted {
-        None => state.engine.activations(None, limit),
-        Some(Listing::Active) => state
-            .engine
-            .activations(Some(ActivationState::Active), limit),
-        Some(Listing::Finished) => state
-            .engine
-            .activations(Some(ActivationState::Finished), limit),
-        Some(Listing::Expired) => state
-            .engine
-            .activations(Some(ActivationState::Expired), limit),
         Some(Listing::Overdue) => state.engine.overdue_activations(limit),
+        other => state
+            .engine
+            .activations(other.and_then(Listing::state), limit),
     };
     Ok(json_response(
         StatusCode::OK,

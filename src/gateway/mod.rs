@@ -7,7 +7,6 @@ pub(crate) mod sms;
 
 use actix_web::{web, HttpRequest};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 use crate::auth::require_bearer;
 use crate::body;
@@ -79,9 +78,4 @@ fn bounded(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
         ));
     }
     Ok(())
-}
-
-/// Renders an answer.
-fn answer(status: actix_web::http::StatusCode, value: &impl Serialize) -> actix_web::HttpResponse {
-    crate::error::json_response(status, value)
 }

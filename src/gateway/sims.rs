@@ -10,9 +10,9 @@ use simrelay_actors::domain::{BankName, CountryName, Msisdn, OperatorName};
 use simrelay_actors::SimSpec;
 use utoipa::ToSchema;
 
-use super::{answer, authorised, authorised_body, authorised_bytes, bounded, typed};
+use super::{authorised, authorised_body, authorised_bytes, bounded, typed};
 use crate::admin::SimReply;
-use crate::error::{ApiError, Code, ErrorReply};
+use crate::error::{json_response, ApiError, Code, ErrorReply};
 use crate::openapi::GatewayErrors;
 use crate::state::AppState;
 
@@ -172,7 +172,7 @@ pub(crate) async fn replace_default(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let done = replace_bank(&req, payload, &state, BankName::default_bank()).await?;
-    Ok(answer(StatusCode::OK, &ListApplied::new(None, done)))
+    Ok(json_response(StatusCode::OK, &ListApplied::new(None, done)))
 }
 
 /// The complete set of a bank's SIMs in ports; the bank is alive. Every SIM is checked before
@@ -189,7 +189,10 @@ pub(crate) async fn replace(
     authorised(&req, &state)?;
     let bank = bank_name("bank", &path)?;
     let done = replace_bank(&req, payload, &state, bank.clone()).await?;
-    Ok(answer(StatusCode::OK, &ListApplied::new(Some(bank), done)))
+    Ok(json_response(
+        StatusCode::OK,
+        &ListApplied::new(Some(bank), done),
+    ))
 }
 
 async fn replace_bank(
@@ -257,7 +260,10 @@ pub(crate) async fn heartbeat(
     let bank = bank_name("bank", &path)?;
     state.engine.renew_bank(&bank).await?;
     let online = state.engine.bank(&bank).map_or(0, |b| b.online);
-    Ok(answer(StatusCode::OK, &HeartbeatReply { bank, online }))
+    Ok(json_response(
+        StatusCode::OK,
+        &HeartbeatReply { bank, online },
+    ))
 }
 
 /// One SIM online (in `bank`, or, without it, in its bank or `default`).
@@ -291,7 +297,7 @@ pub(crate) async fn upsert(
     if bank.is_none() {
         state.engine.renew_bank(&view.bank).await?;
     }
-    Ok(answer(StatusCode::OK, &SimReply { sim: view }))
+    Ok(json_response(StatusCode::OK, &SimReply { sim: view }))
 }
 
 /// One SIM offline: not sold until it is online again; its activation runs to its end.
@@ -310,5 +316,5 @@ pub(crate) async fn remove(
     let number = Msisdn::parse(&path).map_err(|e| ApiError::bad_request(Code::BAD_NUMBER, e.0))?;
     state.engine.set_online(number, false).await?;
     let view = state.engine.sim(number).await?;
-    Ok(answer(StatusCode::OK, &SimReply { sim: view }))
+    Ok(json_response(StatusCode::OK, &SimReply { sim: view }))
 }

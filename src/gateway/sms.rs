@@ -9,8 +9,8 @@ use simrelay_actors::{IncomingSms, PartOf};
 use utoipa::ToSchema;
 
 use super::received_at::ReceivedAt;
-use super::{answer, authorised_body, bounded};
-use crate::error::{ApiError, Code, ErrorReply};
+use super::{authorised_body, bounded};
+use crate::error::{json_response, ApiError, Code, ErrorReply};
 use crate::openapi::GatewayErrors;
 use crate::state::AppState;
 
@@ -139,7 +139,7 @@ pub(crate) async fn receive(
         // A "long" SMS of one part is whole at once.
         complete: is_part.then(|| receipt.complete.unwrap_or(true)),
     };
-    Ok(answer(StatusCode::ACCEPTED, &reply))
+    Ok(json_response(StatusCode::ACCEPTED, &reply))
 }
 
 impl IdValue {

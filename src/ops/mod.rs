@@ -55,13 +55,22 @@ pub(crate) struct Readiness {
 }
 
 impl Readiness {
-    fn not(status: ReadyState, reason: Option<String>) -> HttpResponse {
+    /// The answer: 200 when ready, 503 otherwise.
+    fn answer(
+        status: ReadyState,
+        reason: Option<String>,
+        holder: Option<Option<String>>,
+    ) -> HttpResponse {
+        let code = match status {
+            ReadyState::Ready => StatusCode::OK,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
+        };
         let body = Readiness {
             status,
             reason,
-            holder: None,
+            holder,
         };
-        json_response(StatusCode::SERVICE_UNAVAILABLE, &body)
+        json_response(code, &body)
     }
 }
 
@@ -82,30 +91,23 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         // Without Redis nobody can tell who holds the lease: say why.
         Role::Standby(_) if state.engine.store_down_reason().is_some() => {
             let reason = state.engine.store_down_reason().unwrap_or_default();
-            return Readiness::not(
+            return Readiness::answer(
                 ReadyState::NotReady,
                 Some(format!("store unavailable: {reason}")),
+                None,
             );
         }
         Role::Standby(holder) => {
-            let body = Readiness {
-                status: ReadyState::Standby,
-                reason: None,
-                holder: Some(holder),
-            };
-            return json_response(StatusCode::SERVICE_UNAVAILABLE, &body);
+            return Readiness::answer(ReadyState::Standby, None, Some(holder));
         }
         Role::Deposed => {
-            return Readiness::not(
+            return Readiness::answer(
                 ReadyState::Deposed,
                 Some("this process lost the lease".into()),
+                None,
             )
         }
     }
-    let v2_problem = state
-        .v2_health
-        .iter()
-        .find_map(|(name, h)| h.problem().map(|p| (name.clone(), p)));
     let reason = state
         .readiness
         .reason()
@@ -118,22 +120,18 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         // A v2 account problem stops only v2; while a platform calls us, taking the process out
         // of its load balancer would stop selling there too (the metric still says it).
         .or_else(|| {
-            v2_problem
-                .filter(|_| !sells_to_callers(&state))
-                .map(|(name, code)| {
+            if sells_to_callers(&state) {
+                return None;
+            }
+            state.v2_health.iter().find_map(|(name, health)| {
+                health.problem().map(|code| {
                     format!("OnlineSIM v2 refuses our account: {code} (platform {name})")
                 })
+            })
         });
     match reason {
-        None => json_response(
-            StatusCode::OK,
-            &Readiness {
-                status: ReadyState::Ready,
-                reason: None,
-                holder: None,
-            },
-        ),
-        Some(reason) => Readiness::not(ReadyState::NotReady, Some(reason)),
+        None => Readiness::answer(ReadyState::Ready, None, None),
+        Some(reason) => Readiness::answer(ReadyState::NotReady, Some(reason), None),
     }
 }
 
